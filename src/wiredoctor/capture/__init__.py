@@ -1,0 +1,1 @@
+"""Capture sources: bytes from files, stdin, compressed streams and text become records."""

@@ -1,0 +1,1 @@
+"""Checks: vectorised observations over the frame and checksum tables → Findings."""

@@ -1,0 +1,159 @@
+"""The catalogue of finding codes: every observation a check can make, with its facts.
+
+Always holds: codes and symbols are stable (the diagnosis rules and users' scripts key on
+them); each entry documents the `facts` keys its Finding carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wiredoctor.checks.finding import Severity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FindingCode:
+    """One kind of observation."""
+
+    code: str
+    symbol: str
+    severity: Severity
+    facts: str
+    """The keys of `Finding.facts`, described for the rules that read them."""
+
+
+CODES: tuple[FindingCode, ...] = (
+    # Checksums (checks over the checksum table).
+    FindingCode(
+        code="WD101",
+        symbol="checksum-offload-partial",
+        severity=Severity.INFO,
+        facts="count, nolen_count, protos {proto: n}, senders [addr], receivers [addr], "
+        "outbound, inbound, unknown_direction (frame counts by capture direction), "
+        "capture_hosts [addr] (inferred: the addresses that send partial sums), "
+        "sample [{frame, proto, depth, src, dst, value, expected, partial, l4_len}]",
+    ),
+    FindingCode(
+        code="WD102",
+        symbol="checksum-off-by-one",
+        severity=Severity.ERROR,
+        facts="count, protos, flows [{src, sport, dst, dport, frames}], sample (as WD101)",
+    ),
+    FindingCode(
+        code="WD103",
+        symbol="checksum-corrupt",
+        severity=Severity.ERROR,
+        facts="count, protos, senders, receivers, sample (as WD101)",
+    ),
+    FindingCode(
+        code="WD104",
+        symbol="checksum-zero",
+        severity=Severity.WARNING,
+        facts="count, protos, senders, sample",
+    ),
+    FindingCode(
+        code="WD105",
+        symbol="udp-zero-checksum-ipv6",
+        severity=Severity.WARNING,
+        facts="count, flows [{src, sport, dst, dport}], tunnel_ports [int]",
+    ),
+    FindingCode(
+        code="WD106",
+        symbol="snaplen-truncated",
+        severity=Severity.INFO,
+        facts="count, snaplens [int], unverified (checksum occurrences left unverified)",
+    ),
+    FindingCode(
+        code="WD107",
+        symbol="srv6-final-destination",
+        severity=Severity.WARNING,
+        facts="count, final_destinations [addr], current_destinations [addr]",
+    ),
+    FindingCode(
+        code="WD108",
+        symbol="segmentation-offload-frames",
+        severity=Severity.INFO,
+        facts="count, max_len, mtu, senders [addr]",
+    ),
+    FindingCode(
+        code="WD109",
+        symbol="checksum-ffff-for-zero",
+        severity=Severity.INFO,
+        facts="count",
+    ),
+    # TCP flows.
+    FindingCode(
+        code="WD201",
+        symbol="syn-ack-mismatch",
+        severity=Severity.WARNING,
+        facts="pairs [{syn_frame, synack_frame, client, server, syn_seq, expected_ack, ack}]",
+    ),
+    FindingCode(
+        code="WD202",
+        symbol="tcp-retransmissions",
+        severity=Severity.WARNING,
+        facts="count, data, fin, syn, rst, flows [{src, sport, dst, dport, frames}], "
+        "bad_checksum (retransmitted segments whose original had a bad checksum), "
+        "unanswered_fin, unanswered_syn, intervals_ms [float] (backoff pattern)",
+    ),
+    FindingCode(
+        code="WD203",
+        symbol="tcp-dup-acks",
+        severity=Severity.INFO,
+        facts="count, flows",
+    ),
+    FindingCode(
+        code="WD204",
+        symbol="tcp-zero-window",
+        severity=Severity.INFO,
+        facts="count, flows",
+    ),
+    FindingCode(
+        code="WD205",
+        symbol="full-size-segment-stall",
+        severity=Severity.WARNING,
+        facts="threshold (largest IP length that got through), stalled_len, flows",
+    ),
+    # ICMP.
+    FindingCode(
+        code="WD210",
+        symbol="ping-size-threshold",
+        severity=Severity.WARNING,
+        facts="destination, largest_answered, smallest_unanswered (ping -s payload sizes), "
+        "ip_version, answered [int], unanswered [int]",
+    ),
+    FindingCode(
+        code="WD211",
+        symbol="icmp-too-big",
+        severity=Severity.INFO,
+        facts="count, mtus [int], senders [addr]",
+    ),
+    FindingCode(
+        code="WD212",
+        symbol="icmp-echo-unanswered",
+        severity=Severity.INFO,
+        facts="count, destinations [addr]",
+    ),
+    # Ethernet.
+    FindingCode(
+        code="WD301",
+        symbol="ethernet-trailer",
+        severity=Severity.WARNING,
+        facts="count, lengths {len: n}, kinds {fcs|vss-monitoring|arista|metamako|exablaze|"
+        "unknown: n}, full_size (frames whose trailer pushes them over the MTU)",
+    ),
+    FindingCode(
+        code="WD302",
+        symbol="over-mtu-frame",
+        severity=Severity.WARNING,
+        facts="count, mtu, max_len, with_trailer (how many only exceed because of a trailer)",
+    ),
+    FindingCode(
+        code="WD303",
+        symbol="nonzero-padding",
+        severity=Severity.INFO,
+        facts="count",
+    ),
+)
+
+BY_SYMBOL: dict[str, FindingCode] = {c.symbol: c for c in CODES}

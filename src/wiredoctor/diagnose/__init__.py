@@ -1,0 +1,1 @@
+"""Diagnoses: rules that turn findings and host facts into causes with remedies."""
