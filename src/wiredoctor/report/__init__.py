@@ -1,1 +1,1 @@
-"""report"""
+"""Renderers: terminal (rich), JSON documents and JSON Lines. The only printing layer."""

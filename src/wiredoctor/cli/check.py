@@ -1,0 +1,47 @@
+"""`wiredoctor check CAPTURE... [--json] [--host SNAPSHOT] [--mtu N]`: the main job."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+
+from wiredoctor.analysis import analyse
+from wiredoctor.checks.run import CheckOptions
+from wiredoctor.host.snapshot import load_snapshot
+from wiredoctor.report.json_out import check_document
+from wiredoctor.report.terminal import render_check
+
+
+@click.command()
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (CONTRACT.md).")
+@click.option(
+    "--host",
+    "host_snapshot",
+    metavar="SNAPSHOT",
+    help="Host facts saved by `wiredoctor host --save`, combined with the captures.",
+)
+@click.option(
+    "--mtu",
+    type=click.IntRange(68, 65535),
+    default=1500,
+    show_default=True,
+    help="Link MTU for the over-MTU check.",
+)
+def check(captures: tuple[str, ...], as_json: bool, host_snapshot: str | None, mtu: int) -> int:
+    """Verify every checksum, analyse flows and links, and diagnose what is wrong.
+
+    CAPTURE is a pcap or pcapng file (optionally gzip/zstd), `-` for stdin, or pasted
+    tcpdump/Wireshark text. Exit status: 0 nothing wrong, 1 problems found, 3 bad input.
+    """
+    host = load_snapshot(host_snapshot) if host_snapshot else None
+    analysis = analyse(captures, options=CheckOptions(mtu=mtu), host=host)
+    if as_json:
+        json.dump(check_document(analysis), sys.stdout, indent=None, separators=(",", ":"))
+        sys.stdout.write("\n")
+    else:
+        render_check(analysis, Console(highlight=False))
+    return 1 if analysis.problems else 0

@@ -1,0 +1,87 @@
+"""Human output of `check`: the verdict first in a few lines, then each diagnosis in detail.
+
+Always holds: everything is written to the console given (stdout by default); colours only
+when it is a terminal; every diagnosis points to `wiredoctor explain ID`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from wiredoctor.checks.finding import Severity
+from wiredoctor.diagnose.diagnosis import Diagnosis
+from wiredoctor.report.json_out import checksum_counts
+
+if TYPE_CHECKING:
+    from wiredoctor.analysis import Analysis
+
+_STYLE = {Severity.INFO: "cyan", Severity.WARNING: "yellow", Severity.ERROR: "bold red"}
+_MAX_FRAMES_SHOWN = 12
+
+
+def frame_list(frames: Sequence[int], limit: int = _MAX_FRAMES_SHOWN) -> str:
+    """`1, 3, 5, … (40 frames)` — a short, honest list of evidence frames."""
+    if not frames:
+        return "none"
+    shown = ", ".join(str(f) for f in frames[:limit])
+    if len(frames) > limit:
+        return f"{shown}, … ({len(frames)} frames)"
+    return shown
+
+
+def verdict_line(analysis: Analysis) -> Text:
+    """The one-line verdict that opens the output."""
+    serious = [d for d in analysis.diagnoses if d.severity is not Severity.INFO]
+    if serious:
+        worst = serious[0]
+        more = f" (+{len(serious) - 1} more)" if len(serious) > 1 else ""
+        return Text.assemble(("PROBLEM: ", _STYLE[worst.severity]), worst.title, more)
+    if analysis.diagnoses:
+        titles = "; ".join(d.title for d in analysis.diagnoses)
+        return Text.assemble(("No real problem found. ", "green"), f"Explained: {titles}")
+    return Text(
+        "No problem found: every checksum holds and no flow or link symptom shows.", style="green"
+    )
+
+
+def render_check(analysis: Analysis, console: Console) -> None:
+    """Print the whole human report."""
+    console.print(verdict_line(analysis))
+    for tables in analysis.captures:
+        counts = checksum_counts(tables.checksums)
+        parts = [f"{n} {name}" for name, n in counts.items() if n]
+        summary = ", ".join(parts) if parts else "none"
+        console.print(
+            f"  {escape(tables.path)}: {tables.format}, {len(tables.frames)} frames; "
+            f"checksums: {summary}"
+        )
+        for warning in tables.warnings:
+            console.print(Text(f"  warning: {warning}", style="yellow"))
+    for diagnosis in analysis.diagnoses:
+        console.print()
+        _render_diagnosis(diagnosis, console)
+
+
+def _render_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
+    style = _STYLE[diagnosis.severity]
+    head = Text.assemble(
+        (f"[{diagnosis.severity}] ", style),
+        (diagnosis.id, "bold"),
+        f" — {diagnosis.title} (confidence {diagnosis.confidence:.2f})",
+    )
+    console.print(head)
+    console.print(Text(f"  {diagnosis.explanation}"), soft_wrap=False)
+    ev = diagnosis.evidence
+    console.print(f"  evidence: {escape(ev.capture)} frames {frame_list(ev.frames)}")
+    for key, value in diagnosis.facts.items():
+        console.print(f"    {key}: {escape(str(value))}")
+    for remedy in diagnosis.remedies:
+        console.print(f"  remedy: {escape(remedy.description)}")
+        if remedy.command:
+            console.print(Text(f"      $ {remedy.command}", style="bold"))
+    console.print(Text(f"  more: wiredoctor explain {diagnosis.id}", style="dim"))

@@ -1,0 +1,1 @@
+"""Test laboratories: real traffic in network namespaces the tests create themselves."""
