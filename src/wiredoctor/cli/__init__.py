@@ -23,9 +23,11 @@ def cli() -> None:
 def _register() -> None:
     # Literal list: no import-time registration magic (DESIGN.md).
     from wiredoctor.cli.check import check
+    from wiredoctor.cli.explain import explain
+    from wiredoctor.cli.host import host
     from wiredoctor.cli.packets import packets
 
-    for command in (check, packets):
+    for command in (check, packets, host, explain):
         cli.add_command(command)
 
 
