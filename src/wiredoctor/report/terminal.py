@@ -6,11 +6,11 @@ when it is a terminal; every diagnosis points to `wiredoctor explain ID`.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 from wiredoctor.checks.finding import Severity
@@ -56,15 +56,45 @@ def render_check(analysis: Analysis, console: Console) -> None:
         counts = checksum_counts(tables.checksums)
         parts = [f"{n} {name}" for name, n in counts.items() if n]
         summary = ", ".join(parts) if parts else "none"
-        console.print(
-            f"  {escape(tables.path)}: {tables.format}, {len(tables.frames)} frames; "
-            f"checksums: {summary}"
+        _para(
+            console,
+            f"{tables.path}: {tables.format}, {len(tables.frames)} frames; checksums: {summary}",
+            2,
         )
         for warning in tables.warnings:
             console.print(Text(f"  warning: {warning}", style="yellow"))
     for diagnosis in analysis.diagnoses:
         console.print()
         _render_diagnosis(diagnosis, console)
+
+
+def _para(console: Console, text: str, indent: int, style: str | None = None) -> None:
+    """Print `text` wrapped to the console width with a hanging indent (no padding)."""
+    width = max(40, console.width - 1)
+    lines = textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=" " * indent,
+        subsequent_indent=" " * indent,
+        break_on_hyphens=False,
+    )
+    for line in lines:
+        console.print(Text(line, style=style or ""), soft_wrap=True)
+
+
+def _fact_text(value: object) -> str:
+    if isinstance(value, list | tuple) and value and isinstance(value[0], dict):
+        return "; ".join(
+            ", ".join(f"{k} {v}" for k, v in item.items() if v not in (None, [], ""))
+            for item in value[:5]
+        ) + (f"; … ({len(value)} in all)" if len(value) > 5 else "")
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value[:_MAX_FRAMES_SHOWN]) + (
+            f", … ({len(value)} in all)" if len(value) > _MAX_FRAMES_SHOWN else ""
+        )
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
 
 
 def _render_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
@@ -74,14 +104,16 @@ def _render_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
         (diagnosis.id, "bold"),
         f" — {diagnosis.title} (confidence {diagnosis.confidence:.2f})",
     )
-    console.print(head)
-    console.print(Text(f"  {diagnosis.explanation}"), soft_wrap=False)
+    console.print(head, soft_wrap=True)
+    _para(console, diagnosis.explanation, 2)
     ev = diagnosis.evidence
-    console.print(f"  evidence: {escape(ev.capture)} frames {frame_list(ev.frames)}")
+    _para(console, f"evidence: {ev.capture}, frames {frame_list(ev.frames)}", 2)
     for key, value in diagnosis.facts.items():
-        console.print(f"    {key}: {escape(str(value))}")
+        if value in (None, [], {}, "", 0):
+            continue
+        _para(console, f"{key}: {_fact_text(value)}", 4)
     for remedy in diagnosis.remedies:
-        console.print(f"  remedy: {escape(remedy.description)}")
+        _para(console, f"remedy: {remedy.description}", 2)
         if remedy.command:
-            console.print(Text(f"      $ {remedy.command}", style="bold"))
-    console.print(Text(f"  more: wiredoctor explain {diagnosis.id}", style="dim"))
+            console.print(Text(f"      $ {remedy.command}", style="bold"), soft_wrap=True)
+    _para(console, f"more: wiredoctor explain {diagnosis.id}", 2, style="dim")
