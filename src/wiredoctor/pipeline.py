@@ -1,34 +1,55 @@
-"""From a path to verified tables: open the capture, run the fast verifier, keep the seams.
+"""From a path to verified tables: open the capture, verify it, keep the source for reads.
+
+Binary captures go through the fast verifier; text (tcpdump output, Wireshark lists, hex
+dumps) is small and goes through the reference decoders, which also handle records that
+carry printed fields instead of bytes.
 
 Always holds: the tables returned are exactly what the reference decoders would produce
-(the differential tests hold both speeds to that); reader warnings are kept, not printed.
+(the differential tests hold both speeds to that); reader warnings are kept, not printed;
+the capture source stays open for `read_frame` until `close()` or until the tables go.
 """
 
 from __future__ import annotations
 
+import weakref
+
 from wiredoctor.capture.open import open_capture
+from wiredoctor.decode.verify import verify_records
 from wiredoctor.fast.verify import verify_batches
 from wiredoctor.tables import CaptureTables
 
 
 def load_capture(path: str, index: int = 0) -> CaptureTables:
-    """Read and verify one capture with the fast path; `index` numbers it among the inputs."""
+    """Read and verify one capture; `index` numbers it among the inputs."""
     source = open_capture(path)
-    with source:
-        frames, checksums = verify_batches(source.batches(), capture_index=index)
-        linktypes = sorted({int(x) for x in frames["linktype"]})
+    try:
+        if source.format == "text":
+            frames, checksums = verify_records(source.records(), capture_index=index)
+        else:
+            frames, checksums = verify_batches(source.batches(), capture_index=index)
+    except BaseException:
+        source.close()
+        raise
+    file_off = frames["file_off"]
+    caplen = frames["caplen"]
+    first = int(frames["frame"][0]) if len(frames) else 1
 
-        def read_frame(frame: int) -> bytes:
-            row = frames[frame - 1]
-            return source.read_frame(int(row["file_off"]), int(row["caplen"]))
+    def read_frame(frame: int) -> bytes:
+        row = frame - first
+        if not 0 <= row < len(frames) or int(file_off[row]) < 0:
+            return b""
+        return source.read_frame(int(file_off[row]), int(caplen[row]))
 
-        return CaptureTables(
-            path=path,
-            index=index,
-            format=source.format,
-            linktypes=linktypes,
-            frames=frames,
-            checksums=checksums,
-            warnings=list(source.warnings),
-            read_frame=read_frame,
-        )
+    tables = CaptureTables(
+        path=path,
+        index=index,
+        format=source.format,
+        linktypes=sorted({int(x) for x in frames["linktype"]}),
+        frames=frames,
+        checksums=checksums,
+        warnings=list(source.warnings),
+        read_frame=read_frame,
+        close=source.close,
+    )
+    weakref.finalize(tables, source.close)
+    return tables

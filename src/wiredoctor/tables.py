@@ -181,7 +181,7 @@ def address_text(hi: int, lo: int) -> str:
     return str(ipaddress.IPv6Address((hi << 64) | lo))
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, weakref_slot=True)
 class CaptureTables:
     """Everything one capture yields for the checks: its tables and what the reader saw."""
 
@@ -198,3 +198,5 @@ class CaptureTables:
     """Reader warnings, e.g. a file cut short at a byte offset."""
     read_frame: Callable[[int], bytes] | None = None
     """Returns a frame's captured bytes by 1-based number (b"" for text-only records)."""
+    close: Callable[[], None] | None = None
+    """Releases the capture source behind `read_frame` (also done when the tables go)."""

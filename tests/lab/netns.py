@@ -121,8 +121,8 @@ class Lab:
         deadline = time.monotonic() + 10
         while not path.exists() or path.stat().st_size < 24:
             if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                raise RuntimeError(f"tcpdump did not start on {ns}/{iface}: {err}")
+                self._stop(proc)
+                raise RuntimeError(f"tcpdump did not start on {ns}/{iface}")
             time.sleep(0.05)
         time.sleep(0.3)  # tcpdump writes the header before the socket is fully attached
         try:
@@ -163,6 +163,7 @@ class Lab:
         except subprocess.TimeoutExpired:
             self._stop(server)
         err = server.stderr.read().decode() if server.stderr else ""
+        self._stop(server)
         for line in err.splitlines():
             if line.startswith("received "):
                 return int(line.split()[1])
@@ -176,6 +177,8 @@ class Lab:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
+        if proc.stderr is not None and not proc.stderr.closed:
+            proc.stderr.close()
 
     def close(self) -> None:
         for proc in self.processes:

@@ -31,13 +31,14 @@ CODES: tuple[FindingCode, ...] = (
         facts="count, nolen_count, protos {proto: n}, senders [addr], receivers [addr], "
         "outbound, inbound, unknown_direction (frame counts by capture direction), "
         "capture_hosts [addr] (inferred: the addresses that send partial sums), "
-        "sample [{frame, proto, depth, src, dst, value, expected, partial, l4_len}]",
+        "sample [{frame, proto, depth, src, dst, value, expected, partial, l4_len, cause}]",
     ),
     FindingCode(
         code="WD102",
         symbol="checksum-off-by-one",
         severity=Severity.ERROR,
-        facts="count, protos, flows [{src, sport, dst, dport, frames}], sample (as WD101)",
+        facts="count, protos, flows [{src, sport, dst, dport, frames}], senders [addr], "
+        "sample (as WD101)",
     ),
     FindingCode(
         code="WD103",
@@ -73,7 +74,8 @@ CODES: tuple[FindingCode, ...] = (
         code="WD108",
         symbol="segmentation-offload-frames",
         severity=Severity.INFO,
-        facts="count, max_len, mtu, senders [addr]",
+        facts="count, max_len, mtu, senders [addr], partial_checksum (how many of them carry "
+        "a partial L4 checksum)",
     ),
     FindingCode(
         code="WD109",
@@ -86,33 +88,43 @@ CODES: tuple[FindingCode, ...] = (
         code="WD201",
         symbol="syn-ack-mismatch",
         severity=Severity.WARNING,
-        facts="pairs [{syn_frame, synack_frame, client, server, syn_seq, expected_ack, ack}]",
+        facts="count, pairs [{syn_frame, synack_frame, client, server, syn_seq, expected_ack, ack, "
+        "acks_earlier_syn (frame of an earlier SYN of the same 4-tuple that the ack fits, or "
+        "null)}] (client/server as addr:port; wire sequence numbers, or the text's relative "
+        "ones)",
     ),
     FindingCode(
         code="WD202",
         symbol="tcp-retransmissions",
         severity=Severity.WARNING,
-        facts="count, data, fin, syn, rst, flows [{src, sport, dst, dport, frames}], "
+        facts="count, data, fin, syn, rst, flows [{src, sport, dst, dport, frames, count}], "
         "bad_checksum (retransmitted segments whose original had a bad checksum), "
-        "unanswered_fin, unanswered_syn, intervals_ms [float] (backoff pattern)",
+        "bad_checksum_causes {cause: n} (the originals' causes, e.g. offload-partial), "
+        "unanswered_fin, unanswered_syn (distinct FINs/SYNs the peer never acknowledged), "
+        "intervals_ms [float] (gaps between the sends of the most-resent segment), "
+        "exponential_backoff (bool: those gaps keep growing about x2), "
+        "segment_frames [int] (that segment's sends)",
     ),
     FindingCode(
         code="WD203",
         symbol="tcp-dup-acks",
         severity=Severity.INFO,
-        facts="count, flows",
+        facts="count, flows (as WD202)",
     ),
     FindingCode(
         code="WD204",
         symbol="tcp-zero-window",
         severity=Severity.INFO,
-        facts="count, flows",
+        facts="count, flows (as WD202)",
     ),
     FindingCode(
         code="WD205",
         symbol="full-size-segment-stall",
         severity=Severity.WARNING,
-        facts="threshold (largest IP length that got through), stalled_len, flows",
+        facts="threshold (largest IP length that got through), stalled_len (smallest IP "
+        "length resent and never acknowledged), count (stalled sends), too_big_seen (bool: "
+        "any ICMP frag-needed / packet-too-big in the capture), flows [{src, sport, dst, "
+        "dport, threshold, stalled_len, retransmissions, frames}]",
     ),
     # ICMP.
     FindingCode(
@@ -120,7 +132,9 @@ CODES: tuple[FindingCode, ...] = (
         symbol="ping-size-threshold",
         severity=Severity.WARNING,
         facts="destination, largest_answered, smallest_unanswered (ping -s payload sizes), "
-        "ip_version, answered [int], unanswered [int]",
+        "ip_version, answered [int], unanswered [int], consistent (bool: no size below "
+        "largest_answered went unanswered), too_big_seen (bool, as WD205); one finding per "
+        "destination",
     ),
     FindingCode(
         code="WD211",
@@ -132,7 +146,7 @@ CODES: tuple[FindingCode, ...] = (
         code="WD212",
         symbol="icmp-echo-unanswered",
         severity=Severity.INFO,
-        facts="count, destinations [addr]",
+        facts="count, destinations [addr], sizes [int] (ping -s payload sizes left unanswered)",
     ),
     # Ethernet.
     FindingCode(
@@ -140,13 +154,17 @@ CODES: tuple[FindingCode, ...] = (
         symbol="ethernet-trailer",
         severity=Severity.WARNING,
         facts="count, lengths {len: n}, kinds {fcs|vss-monitoring|arista|metamako|exablaze|"
-        "unknown: n}, full_size (frames whose trailer pushes them over the MTU)",
+        "unknown: n} (over the frames read back), kinds_sampled (how many were read; 0 "
+        "when the bytes are unavailable), full_size (frames whose trailer pushes them over "
+        "the MTU), sample [{frame, kind, length, fcs, ...decoded fields: port, device, "
+        "seconds, nanoseconds, original_fcs, flags, ticks}]",
     ),
     FindingCode(
         code="WD302",
         symbol="over-mtu-frame",
         severity=Severity.WARNING,
-        facts="count, mtu, max_len, with_trailer (how many only exceed because of a trailer)",
+        facts="count, mtu, max_len, with_trailer (how many only exceed because of a trailer), "
+        "lengths {frame length: n}, link_headers [int] (link header sizes allowed for)",
     ),
     FindingCode(
         code="WD303",
