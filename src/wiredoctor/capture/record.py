@@ -16,6 +16,10 @@ class LinkType(IntEnum):
 
     NULL = 0
     ETHERNET = 1
+    RAW_DLT12 = 12
+    """Raw IP as written with DLT_RAW's platform number (most systems)."""
+    RAW_DLT14 = 14
+    """Raw IP as written with DLT_RAW's OpenBSD number."""
     RAW = 101
     LOOP = 108
     LINUX_SLL = 113
@@ -29,6 +33,8 @@ class LinkType(IntEnum):
 LINKTYPE_NAMES: dict[int, str] = {
     LinkType.NULL: "null",
     LinkType.ETHERNET: "ethernet",
+    LinkType.RAW_DLT12: "raw",
+    LinkType.RAW_DLT14: "raw",
     LinkType.RAW: "raw",
     LinkType.LOOP: "loop",
     LinkType.LINUX_SLL: "linux-sll",
