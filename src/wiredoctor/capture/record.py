@@ -82,7 +82,7 @@ class Record:
     direction: Direction = Direction.UNKNOWN
     """Inbound/outbound when the capture format states it (pcapng epb_flags)."""
     file_offset: int = -1
-    """Byte offset of the record in the (decompressed) capture stream, for messages."""
+    """Offset of the frame's bytes in the (decompressed) capture stream (-1 when none)."""
     comment: str = ""
     """A comment the capture or text carried for this frame."""
     stated: object | None = None
