@@ -120,7 +120,7 @@ def _over_mtu(inputs: Inputs) -> list[Diagnosis]:
             make(
                 OVER_MTU_FRAME,
                 capture=capture,
-                frame_list=frames([*found, *related]),
+                frame_list=frames(found),
                 confidence=confidence,
                 explanation=text,
                 remedies=(
