@@ -24,10 +24,12 @@ def _register() -> None:
     # Literal list: no import-time registration magic (DESIGN.md).
     from wiredoctor.cli.check import check
     from wiredoctor.cli.explain import explain
+    from wiredoctor.cli.fix import fix
     from wiredoctor.cli.host import host
+    from wiredoctor.cli.importcmd import import_text
     from wiredoctor.cli.packets import packets
 
-    for command in (check, packets, host, explain):
+    for command in (check, packets, host, explain, import_text, fix):
         cli.add_command(command)
 
 
