@@ -31,6 +31,10 @@ def test_seed_000_offload_and_syn_ack_mismatch(
     assert doc["summary"]["checksums"]["bad"] == 2
     offload = by_id(doc, "tx-checksum-offload")
     assert offload["evidence"]["frames"] == [1, 2]
+    # 0x3e21 is the folded pseudo-header sum of 10.0.0.240 → 10.0.41.3, TCP length 40.
+    assert "0x3e21 is exactly the folded pseudo-header sum" in offload["explanation"]
+    assert "10.0.0.240 → 10.0.41.3, TCP length 40" in offload["explanation"]
+    assert offload["severity"] == "info"
     mismatch = by_id(doc, "syn-ack-mismatch")
     assert mismatch["evidence"]["frames"] == [1, 2]
     text = json.dumps(mismatch)

@@ -8,7 +8,7 @@ a short snaplen) is `info`; a checksum that will make a receiver drop the packet
 
 from __future__ import annotations
 
-from wiredoctor.checks.finding import Severity
+from wiredoctor.checks.finding import Finding, Severity
 from wiredoctor.diagnose.context import Inputs, Rule, count, frames, join, make, strings
 from wiredoctor.diagnose.diagnosis import Diagnosis, Remedy
 from wiredoctor.diagnose.hostmatch import (
@@ -25,6 +25,34 @@ from wiredoctor.diagnose.hostmatch import (
 from wiredoctor.host.facts import IfaceKind
 
 
+def _proto_counts(found: list[Finding]) -> str:
+    """`2 TCP, 1 UDP` from the findings' `protos` facts ({proto: n})."""
+    totals: dict[str, int] = {}
+    for f in found:
+        protos = f.facts.get("protos") or {}
+        if isinstance(protos, dict):
+            for name, n in protos.items():
+                totals[str(name)] = totals.get(str(name), 0) + int(n)
+    return join(f"{n} {name.upper()}" for name, n in sorted(totals.items()))
+
+
+def _example(found: list[Finding]) -> str:
+    """The arithmetic for the first sampled occurrence, so the reader can check it."""
+    for f in found:
+        for sample in f.facts.get("sample") or []:
+            if not isinstance(sample, dict) or sample.get("partial") is None:
+                continue
+            proto = str(sample.get("proto", "")).upper()
+            return (
+                f" For example, frame {sample.get('frame')}: the {proto} checksum "
+                f"0x{int(sample['value']):04x} is exactly the folded pseudo-header sum of "
+                f"{sample.get('src')} → {sample.get('dst')}, {proto} length "
+                f"{sample.get('l4_len')}; the finished checksum would be "
+                f"0x{int(sample['expected']):04x}."
+            )
+    return ""
+
+
 def _tx_offload(inputs: Inputs) -> list[Diagnosis]:
     out: list[Diagnosis] = []
     for capture, found in inputs.by_capture("checksum-offload-partial").items():
@@ -34,12 +62,12 @@ def _tx_offload(inputs: Inputs) -> list[Diagnosis]:
         outbound = sum(count(f, "outbound") for f in found)
         hosts = strings(found, "capture_hosts") or strings(found, "senders")
         receivers = strings(found, "receivers")
-        protos = strings(found, "protos")
+        protos = _proto_counts(found)
         ifaces = interfaces_for(inputs.host, hosts)
         on = with_feature_on(ifaces, "tx-checksumming")
         off = [i for i in ifaces if i.is_on("tx-checksumming") is False]
         received = inbound > 0 and outbound == 0
-        what = f"{total} {join(protos) or 'L4'} checksum(s)"
+        what = f"{total} checksum(s) ({protos or 'L4'})"
         text = (
             f"{what} hold only the folded pseudo-header sum (RFC 1071 sum over source, "
             f"destination, protocol and length; RFC 9293 §3.1, RFC 8200 §8.1). Linux hands "
@@ -47,6 +75,7 @@ def _tx_offload(inputs: Inputs) -> list[Diagnosis]:
             f"pseudo-header sum and the NIC adds the rest on the way out, after the point "
             f"where the capture copied the bytes."
         )
+        text += _example(found)
         if nolen:
             text += (
                 f" {nolen} of them omit the length from the pseudo-header sum, the form "
@@ -78,6 +107,32 @@ def _tx_offload(inputs: Inputs) -> list[Diagnosis]:
                     "virtual port; this also turns TSO/GSO off on it (they need checksum "
                     "offload), costing CPU on large transfers.",
                     command=tx_off(iface_names[0]),
+                )
+            )
+        elif len(hosts) > 1 and set(hosts) <= set(receivers):
+            text += (
+                f" Both ends of the conversation ({join(hosts)}) send partial sums, so both "
+                f"run on the capturing machine (VMs, containers or namespaces joined by a "
+                f"bridge, tap or veth): their packets never cross a NIC here, and the kernel "
+                f"passes the 'checksum not yet filled in' mark along with each packet. On its "
+                f"own this is harmless, and a reply to a SYN shows the receiver accepted it. "
+                f"If a receiver does drop them, a hop on the path lost that mark (a service "
+                f"that rebuilds the packet, a userspace switch): capture at both ends and "
+                f"compare."
+            )
+            remedies.append(
+                Remedy(
+                    description="Capture at both endpoints at the same time and compare the "
+                    "same packets byte by byte.",
+                    command="wiredoctor diff sender.pcap receiver.pcap",
+                )
+            )
+            remedies.append(
+                Remedy(
+                    description="Cross-check the receivers' kernel counters: checksum drops "
+                    "raise TcpInCsumErrors / UdpInCsumErrors; unchanged counters mean the "
+                    "packets were accepted.",
+                    command="nstat -az TcpInCsumErrors UdpInCsumErrors",
                 )
             )
         else:
