@@ -399,3 +399,24 @@ def test_engine_orders_and_exit_semantics() -> None:
     assert diagnose([], [], None) == []
     doc = out[0].to_json()
     assert doc["id"] == "incremental-checksum-bug" and doc["evidence"]["frames"] == [2]
+
+
+def test_retransmissions_in_a_list_without_checksums_point_at_offload() -> None:
+    from wiredoctor.tables import CaptureTables, empty_checksums, empty_frames
+
+    listing = CaptureTables(
+        path="list.txt",
+        index=0,
+        format="text",
+        linktypes=[65535],
+        frames=empty_frames(6),
+        checksums=empty_checksums(0),
+    )
+    retrans = finding(
+        "tcp-retransmissions", (4, 5, 6), "list.txt", count=3, fin=3, unanswered_fin=1
+    )
+    from wiredoctor.diagnose.engine import diagnose
+
+    [d] = [x for x in diagnose([retrans], [listing], None) if x.id == "tcp-retransmissions"]
+    assert "shows no checksums" in d.explanation
+    assert any("tx off" in c for c in commands(d))

@@ -116,7 +116,17 @@ class Lab:
     def capture(self, ns: str, iface: str, path: Path, *, snaplen: int = 262144) -> Iterator[Path]:
         """tcpdump on `iface` in `ns` writing `path` while the block runs."""
         proc = self.popen(
-            ns, "tcpdump", "-i", iface, "-U", "-n", "-s", str(snaplen), "-w", str(path)
+            ns,
+            "tcpdump",
+            "-i",
+            iface,
+            "--immediate-mode",
+            "-U",
+            "-n",
+            "-s",
+            str(snaplen),
+            "-w",
+            str(path),
         )
         deadline = time.monotonic() + 10
         while not path.exists() or path.stat().st_size < 24:

@@ -23,13 +23,14 @@ def cli() -> None:
 def _register() -> None:
     # Literal list: no import-time registration magic (DESIGN.md).
     from wiredoctor.cli.check import check
+    from wiredoctor.cli.diff import diff
     from wiredoctor.cli.explain import explain
     from wiredoctor.cli.fix import fix
     from wiredoctor.cli.host import host
     from wiredoctor.cli.importcmd import import_text
     from wiredoctor.cli.packets import packets
 
-    for command in (check, packets, host, explain, import_text, fix):
+    for command in (check, diff, packets, host, explain, import_text, fix):
         cli.add_command(command)
 
 

@@ -58,6 +58,12 @@ def _syn_ack(inputs: Inputs) -> list[Diagnosis]:
     return out
 
 
+def _has_checksums(inputs: Inputs, capture: str) -> bool:
+    """False only for a known capture with frames but no checksum verdicts (a packet list)."""
+    known = [t for t in inputs.captures if t.path == capture]
+    return not known or any(len(t.checksums) or not len(t.frames) for t in known)
+
+
 def _retrans(inputs: Inputs) -> list[Diagnosis]:
     out: list[Diagnosis] = []
     related = inputs.by_capture(
@@ -117,6 +123,23 @@ def _retrans(inputs: Inputs) -> list[Diagnosis]:
                 Remedy(
                     description="Turn transmit checksum offload off on the virtual port so the "
                     "stack computes full checksums (this also turns TSO/GSO off on it).",
+                    command=tx_off(names(ports)[0]),
+                )
+            )
+        elif not _has_checksums(inputs, capture):
+            text += (
+                " This capture shows no checksums (a packet list or header lines without "
+                "them), so it cannot show why the peer ignored the segments. Segments that "
+                "reach the capture point and are never acknowledged, while pings work, are "
+                "most often discarded by the receiver for a bad checksum: transmit checksum "
+                "offload on a virtual port (a container's veth, a tap) leaves the checksum "
+                "unfinished. Confirm with `tcpdump -vv` on the receiver (look for "
+                "'incorrect') or a rising TcpInCsumErrors counter."
+            )
+            remedies.append(
+                Remedy(
+                    description="If the checksums prove bad, turn transmit checksum offload "
+                    "off on the virtual port (this also turns TSO/GSO off on it).",
                     command=tx_off(names(ports)[0]),
                 )
             )
