@@ -172,6 +172,50 @@ CODES: tuple[FindingCode, ...] = (
         severity=Severity.INFO,
         facts="count",
     ),
+    # Two capture points (`wiredoctor diff`).
+    FindingCode(
+        code="WD401",
+        symbol="diff-ttl-decrement",
+        severity=Severity.INFO,
+        facts="hops [{direction, hops, count}] (TTL / hop limit lost between the points)",
+    ),
+    FindingCode(
+        code="WD402",
+        symbol="diff-dsfield-rewrite",
+        severity=Severity.WARNING,
+        facts="rewrites [{direction, before, after, count}], dscp (bool), ecn (bool)",
+    ),
+    FindingCode(
+        code="WD403",
+        symbol="diff-tcp-seq-rewritten",
+        severity=Severity.WARNING,
+        facts="count, flows, offsets [int] (B seq − A seq per flow), acks (count of tcp.ack "
+        "rewrites)",
+    ),
+    FindingCode(
+        code="WD404",
+        symbol="diff-trailer-added",
+        severity=Severity.WARNING,
+        facts="changes [{a, b, count}] (trailer lengths at A and B)",
+    ),
+    FindingCode(
+        code="WD405",
+        symbol="diff-retransmission-pairs",
+        severity=Severity.INFO,
+        facts="count, pairs [{a, b}] (same segment, different TS val: another transmission)",
+    ),
+    FindingCode(
+        code="WD406",
+        symbol="diff-tcp-timestamps-rewritten",
+        severity=Severity.INFO,
+        facts="count (pairs whose TS val differs by one constant per flow)",
+    ),
+    FindingCode(
+        code="WD407",
+        symbol="diff-duplicates",
+        severity=Severity.INFO,
+        facts="a [{frame, copy_of}], b [{frame, copy_of}]",
+    ),
 )
 
 BY_SYMBOL: dict[str, FindingCode] = {c.symbol: c for c in CODES}

@@ -1,12 +1,12 @@
 """Observations a diff makes beside its diagnoses: hop counts, DSCP/ECN rewrites, rewritten
 TCP sequence numbers and timestamps, trailers added on the way, duplicates, retransmissions.
 
-`DIFF_CODES` catalogues them (code, symbol, severity, facts) the way checks/codes.py does
-for the single-capture checks; `input_notes` says in plain sentences what about the two
-inputs the reader should know (link types, how pairs were made, the clock).
+Their codes (WD4xx) are catalogued in checks/codes.py with the single-capture ones;
+`input_notes` says in plain sentences what the reader should know about the two inputs
+(link types, how pairs were made, the clock).
 
-Always holds: every Finding made here uses a code from DIFF_CODES; evidence names capture
-B and its frames.
+Always holds: every Finding made here uses a WD4xx code from checks/codes.py; evidence
+names capture B and its frames.
 """
 
 from __future__ import annotations
@@ -14,58 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from wiredoctor.capture.record import linktype_name
-from wiredoctor.checks.codes import FindingCode
-from wiredoctor.checks.finding import Evidence, Finding, Severity
+from wiredoctor.checks.codes import CODES
+from wiredoctor.checks.finding import Evidence, Finding
 from wiredoctor.diff.common import DIRECTION_NAMES, frames_b, has, sample_pairs
 from wiredoctor.diff.fields import Field
 from wiredoctor.diff.result import DiffResult
 
-DIFF_CODES: tuple[FindingCode, ...] = (
-    FindingCode(
-        code="WD401",
-        symbol="diff-ttl-decrement",
-        severity=Severity.INFO,
-        facts="hops [{direction, hops, count}] (TTL / hop limit lost between the points)",
-    ),
-    FindingCode(
-        code="WD402",
-        symbol="diff-dsfield-rewrite",
-        severity=Severity.WARNING,
-        facts="rewrites [{direction, before, after, count}], dscp (bool), ecn (bool)",
-    ),
-    FindingCode(
-        code="WD403",
-        symbol="diff-tcp-seq-rewritten",
-        severity=Severity.WARNING,
-        facts="count, flows, offsets [int] (B seq − A seq per flow), acks (count of tcp.ack "
-        "rewrites)",
-    ),
-    FindingCode(
-        code="WD404",
-        symbol="diff-trailer-added",
-        severity=Severity.WARNING,
-        facts="changes [{a, b, count}] (trailer lengths at A and B)",
-    ),
-    FindingCode(
-        code="WD405",
-        symbol="diff-retransmission-pairs",
-        severity=Severity.INFO,
-        facts="count, pairs [{a, b}] (same segment, different TS val: another transmission)",
-    ),
-    FindingCode(
-        code="WD406",
-        symbol="diff-tcp-timestamps-rewritten",
-        severity=Severity.INFO,
-        facts="count (pairs whose TS val differs by one constant per flow)",
-    ),
-    FindingCode(
-        code="WD407",
-        symbol="diff-duplicates",
-        severity=Severity.INFO,
-        facts="a [{frame, copy_of}], b [{frame, copy_of}]",
-    ),
-)
-_BY_SYMBOL = {c.symbol: c for c in DIFF_CODES}
+_BY_SYMBOL = {c.symbol: c for c in CODES if c.code.startswith("WD4")}
 
 
 def _finding(
