@@ -1,0 +1,108 @@
+"""Where numba keeps the compiled fast path, and the one line that says it is compiling.
+
+This module must run before the kernels are defined (`wiredoctor.fast` imports it first):
+numba picks a function's cache directory when the function is decorated. The directory is
+`__pycache__/numba-<stamp>` beside these sources when that can be written, else
+`$XDG_CACHE_HOME/wiredoctor/numba/<stamp>` (default `~/.cache/...`). The stamp hashes the
+kernel sources: numba checks only the entry function's own file for staleness, so a change
+in a module it calls would otherwise be served from a stale cache.
+
+Always holds: a NUMBA_CACHE_DIR the user set is never overridden; nothing here raises for an
+unwritable home (numba then compiles in memory every run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+COMPILING_MESSAGE = "wiredoctor: compiling the fast path once (a few seconds)…"
+
+
+def user_cache_dir() -> Path:
+    """The per-user numba cache directory used when the package directory is read-only."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wiredoctor" / "numba"
+
+
+def source_stamp() -> str:
+    """A short hash of every kernel source file of this package."""
+    digest = hashlib.sha256()
+    for source in sorted(_PACKAGE_DIR.glob("*.py")):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _writable(directory: Path) -> bool:
+    target = directory if directory.is_dir() else directory.parent
+    return os.access(target, os.W_OK | os.X_OK)
+
+
+def _prune(current: Path) -> None:
+    """Remove caches of older kernel sources beside `current` (best effort)."""
+    prefix = "numba-" if current.name.startswith("numba-") else ""
+    for sibling in current.parent.iterdir():
+        ours = sibling.name.startswith(prefix) and (
+            prefix != "" or len(sibling.name) == len(current.name)
+        )
+        if sibling != current and sibling.is_dir() and ours:
+            shutil.rmtree(sibling, ignore_errors=True)
+
+
+def configure() -> str | None:
+    """Point numba's cache at a stamped, writable directory; returns it (None: none found)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return os.environ["NUMBA_CACHE_DIR"]
+    stamp = source_stamp()
+    pycache = _PACKAGE_DIR / "__pycache__"
+    if _writable(pycache):
+        chosen = pycache / f"numba-{stamp}"
+    else:
+        chosen = user_cache_dir() / stamp
+    try:
+        chosen.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    _prune(chosen)
+    os.environ["NUMBA_CACHE_DIR"] = str(chosen)
+    numba_config = sys.modules.get("numba.core.config")
+    if numba_config is not None:
+        # numba was imported first (by the capture readers): its config already read the
+        # environment, and a function's cache directory is fixed when it is decorated.
+        numba_config.CACHE_DIR = str(chosen)  # type: ignore[attr-defined]
+    return str(chosen)
+
+
+CACHE_DIR = configure()
+
+
+def announce_compile() -> None:
+    """Say once on stderr that the kernels are being compiled (first run after install)."""
+    try:
+        sys.stderr.write(COMPILING_MESSAGE + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        # A closed stderr (daemon, broken pipe) must not stop the verification.
+        pass
+
+
+def kernel_cached(dispatcher: object) -> bool:
+    """True when `dispatcher` (a numba cache=True function) is compiled or has a cache index.
+
+    A stale index (sources changed) makes numba recompile silently: the message is then
+    skipped, which errs on the quiet side.
+    """
+    if getattr(dispatcher, "signatures", None):
+        return True
+    function_cache = getattr(dispatcher, "_cache", None)
+    cache_file = getattr(function_cache, "_cache_file", None)
+    index_path = getattr(cache_file, "_index_path", None)
+    if not isinstance(index_path, str):
+        return False
+    return os.path.exists(index_path)

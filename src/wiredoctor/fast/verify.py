@@ -1,0 +1,289 @@
+"""The fast verifier: record batches in, the two columnar tables out, equal to the reference.
+
+Each batch is split into chunks that the nogil kernel walks on worker threads (one chunk per
+core for large batches, one chunk inline for small ones). Frames the kernel hands back
+(fragments, unknown link types, lying lengths, …) are verified again by the reference
+`decode.verify.Verifier`, in frame order and with its reassembly state kept across batches;
+their rows replace the kernel's.
+
+Always holds: the frame table has one row per record in input order; a frame's checksum rows
+are contiguous and `cksum_row` / `n_cksum` point at them; the tables have exactly the dtypes
+of `tables.FRAME_DTYPE` / `tables.CHECKSUM_DTYPE`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from wiredoctor.fast import cache
+from wiredoctor.fast.fallback import ReferencePath
+from wiredoctor.fast.hashing import LENGTH_BUCKETS
+from wiredoctor.fast.kernel import MAX_ROWS_PER_FRAME, verify_chunk
+from wiredoctor.tables import (
+    CHECKSUM_DTYPE,
+    FRAME_DTYPE,
+    ChecksumTable,
+    FrameTable,
+    empty_frames,
+)
+
+PARALLEL_MIN_FRAMES = 20_000  # below this, thread hand-off costs more than it saves
+ROWS_PER_FRAME_GUESS = 3  # IPv4 header + L4 is the common case; the kernel resumes if short
+
+
+class Batch(Protocol):
+    """The columns of `capture.batch.RecordBatch` the fast path reads."""
+
+    buf: npt.NDArray[np.uint8]
+    data_off: npt.NDArray[np.int64]
+    file_off: npt.NDArray[np.int64]
+    caplen: npt.NDArray[np.uint32]
+    wirelen: npt.NDArray[np.uint32]
+    ts_ns: npt.NDArray[np.int64]
+    linktype: npt.NDArray[np.uint16]
+    iface: npt.NDArray[np.uint16]
+    direction: npt.NDArray[np.uint8]
+    first_frame: int
+
+    def __len__(self) -> int: ...
+
+
+def _threads() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+_compiled = False
+
+
+def _ensure_compiled() -> None:
+    """Load the kernel from the cache, or say once that it is being compiled."""
+    global _compiled
+    if _compiled:
+        return
+    if not cache.kernel_cached(verify_chunk):
+        cache.announce_compile()
+    _compiled = True
+
+
+_TEMPLATE = empty_frames(1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Columns:
+    """A batch's record columns in the exact dtypes the kernel was compiled for."""
+
+    buf: npt.NDArray[np.uint8]
+    """The batch buffer, read-only."""
+    data_off: npt.NDArray[np.int64]
+    """Frame offsets in `buf`."""
+    caplen: npt.NDArray[np.uint32]
+    """Captured lengths."""
+    wirelen: npt.NDArray[np.uint32]
+    """Lengths on the wire."""
+    linktype: npt.NDArray[np.uint16]
+    """LINKTYPE_* per frame."""
+    ts_ns: npt.NDArray[np.int64]
+    """Timestamps."""
+    file_off: npt.NDArray[np.int64]
+    """Offsets in the capture stream."""
+    iface: npt.NDArray[np.uint16]
+    """Interface ids."""
+    direction: npt.NDArray[np.uint8]
+    """Directions."""
+    first_frame: int
+    """Frame number of row 0."""
+    capture: int
+    """The capture index."""
+
+    @classmethod
+    def of(cls, batch: Batch, capture: int) -> _Columns:
+        """Normalise a batch's columns (no copy when they already have the right dtypes)."""
+        buf = np.asarray(batch.buf, dtype=np.uint8)
+        if buf.flags.writeable:
+            # One compiled signature: the kernel always sees a read-only byte buffer.
+            buf = buf.view()
+            buf.flags.writeable = False
+        return cls(
+            buf=buf,
+            data_off=np.ascontiguousarray(batch.data_off, dtype=np.int64),
+            caplen=np.ascontiguousarray(batch.caplen, dtype=np.uint32),
+            wirelen=np.ascontiguousarray(batch.wirelen, dtype=np.uint32),
+            linktype=np.ascontiguousarray(batch.linktype, dtype=np.uint16),
+            ts_ns=np.ascontiguousarray(batch.ts_ns, dtype=np.int64),
+            file_off=np.ascontiguousarray(batch.file_off, dtype=np.int64),
+            iface=np.ascontiguousarray(batch.iface, dtype=np.uint16),
+            direction=np.ascontiguousarray(batch.direction, dtype=np.uint8),
+            first_frame=int(batch.first_frame),
+            capture=capture,
+        )
+
+
+def _run_chunk(
+    cols: _Columns, lo: int, hi: int, frames: FrameTable, fallback: npt.NDArray[np.uint8]
+) -> ChecksumTable:
+    """Run the kernel over rows [lo, hi) of a batch, growing the checksum buffer if short.
+
+    Writes frames[lo:hi] and fallback[lo:hi]; the `cksum_row` values it leaves are relative
+    to the returned rows.
+    """
+    parts: list[ChecksumTable] = []
+    written = 0
+    start = lo
+    while start < hi:
+        room = (hi - start) * ROWS_PER_FRAME_GUESS + MAX_ROWS_PER_FRAME + 1
+        cks = np.empty(room, dtype=CHECKSUM_DTYPE)
+        done, rows = verify_chunk(
+            cols.buf,
+            cols.data_off[start:hi],
+            cols.caplen[start:hi],
+            cols.wirelen[start:hi],
+            cols.linktype[start:hi],
+            cols.ts_ns[start:hi],
+            cols.file_off[start:hi],
+            cols.iface[start:hi],
+            cols.direction[start:hi],
+            cols.first_frame + start,
+            cols.capture,
+            _TEMPLATE,
+            frames[start:hi],
+            cks,
+            fallback[start:hi],
+            np.zeros(18, dtype=np.int64),
+            np.empty(hi - start, dtype=np.int64),
+            np.empty(hi - start, dtype=np.int64),
+            np.empty(hi - start, dtype=np.int64),
+            np.empty(LENGTH_BUCKETS + 1, dtype=np.int64),
+        )
+        if written:
+            # Rows of a resumed run are numbered from its own buffer: shift them.
+            frames["cksum_row"][start : start + done] += written
+        parts.append(cks[:rows])
+        written += int(rows)
+        start += int(done)
+    if len(parts) == 1:
+        return parts[0]
+    return _concat(parts)
+
+
+def _kernel_batch(
+    batch: Batch,
+    capture_index: int,
+    pool: ThreadPoolExecutor | None,
+    workers: int,
+    frames: FrameTable | None = None,
+) -> tuple[FrameTable, ChecksumTable, npt.NDArray[np.uint8]]:
+    """The kernel's tables for one batch and the mask of frames it hands back; the frame
+    rows go into `frames` when given (len(batch) rows)."""
+    n = len(batch)
+    if frames is None:
+        frames = np.empty(n, dtype=FRAME_DTYPE)
+    fallback = np.zeros(n, dtype=np.uint8)
+    cols = _Columns.of(batch, capture_index)
+    _ensure_compiled()
+    if pool is None or n < PARALLEL_MIN_FRAMES:
+        return frames, _run_chunk(cols, 0, n, frames, fallback), fallback
+    bounds = [int(x) for x in np.linspace(0, n, workers + 1)]
+    spans = list(itertools.pairwise(bounds))
+    futures = [pool.submit(_run_chunk, cols, lo, hi, frames, fallback) for lo, hi in spans]
+    pieces = [f.result() for f in futures]
+    offset = 0
+    for (lo, hi), piece in zip(spans, pieces, strict=True):
+        if offset:
+            frames["cksum_row"][lo:hi] += offset
+        offset += int(piece.shape[0])
+    return frames, _concat(pieces), fallback
+
+
+def verify_batches(
+    batches: Iterable[Batch], capture_index: int = 0
+) -> tuple[FrameTable, ChecksumTable]:
+    """Verify every frame of `batches` (one capture, in order) with the numba kernels.
+
+    Returns the same (FrameTable, ChecksumTable) as `decode.verify.verify_records` would for
+    the same records; `capture_index` fills the `capture` column.
+    """
+    reference = ReferencePath(capture_index)
+    frames = _Growing(FRAME_DTYPE)
+    cks = _Growing(CHECKSUM_DTYPE)
+    workers = _threads()
+    pool: ThreadPoolExecutor | None = None
+    try:
+        for batch in batches:
+            if len(batch) == 0:
+                continue
+            if pool is None and workers > 1 and len(batch) >= PARALLEL_MIN_FRAMES:
+                pool = ThreadPoolExecutor(max_workers=workers)
+            part = frames.extend(len(batch))
+            part, rows, fallback = _kernel_batch(batch, capture_index, pool, workers, part)
+            redo = np.flatnonzero(fallback)
+            if redo.shape[0]:
+                part, rows = reference.replace(batch, part, rows, redo)
+            cks.append(rows)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    frame_table = frames.finish()
+    checksum_table = cks.finish()
+    _number_rows(frame_table, checksum_table, capture_index)
+    return frame_table, checksum_table
+
+
+class _Growing:
+    """A table that grows in place as batches arrive.
+
+    numpy's `resize` reallocates, which for large blocks remaps pages instead of copying
+    them, so the rows of every batch are written once, where they stay; a list of parts
+    joined at the end would write (and first-touch) every row twice.
+    """
+
+    def __init__(self, dtype: np.dtype[np.void]) -> None:
+        self.array: npt.NDArray[np.void] = np.empty(0, dtype=dtype)
+        self.size = 0
+
+    def extend(self, count: int) -> npt.NDArray[np.void]:
+        """Room for `count` more rows; returns them (a view valid until the next call)."""
+        need = self.size + count
+        if need > self.array.shape[0]:
+            capacity = max(need, self.array.shape[0] + self.array.shape[0] // 2)
+            self.array.resize(capacity, refcheck=False)
+        view = self.array[self.size : need]
+        self.size = need
+        return view
+
+    def append(self, rows: npt.NDArray[np.void]) -> None:
+        """Copy `rows` after the rows already held (as bytes: numpy copies packed records
+        field by field otherwise)."""
+        target = self.extend(rows.shape[0])
+        target.view(np.uint8)[:] = np.ascontiguousarray(rows).view(np.uint8)
+
+    def finish(self) -> npt.NDArray[np.void]:
+        """The rows held, trimmed to size."""
+        self.array.resize(self.size, refcheck=False)
+        return self.array
+
+
+def _concat(parts: list[npt.NDArray[np.void]]) -> npt.NDArray[np.void]:
+    """Concatenate tables of one dtype as raw bytes (numpy copies packed records field by
+    field otherwise, several times slower)."""
+    dtype = parts[0].dtype
+    raw = np.concatenate([np.ascontiguousarray(p).view(np.uint8) for p in parts])
+    return raw.view(dtype)
+
+
+def _number_rows(frames: FrameTable, cks: ChecksumTable, capture_index: int) -> None:
+    """Point every frame at its checksum rows and give each row its frame and capture."""
+    counts = frames["n_cksum"].astype(np.int64)
+    starts = np.zeros(frames.shape[0], dtype=np.int64)
+    if frames.shape[0] > 1:
+        np.cumsum(counts[:-1], out=starts[1:])
+    frames["cksum_row"] = starts
+    cks["frame"] = np.repeat(frames["frame"], counts)
+    cks["capture"] = capture_index
