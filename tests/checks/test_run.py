@@ -13,7 +13,8 @@ def test_every_check_is_catalogued_once() -> None:
     assert len({c.code for c in CHECKS}) == len(CHECKS)
     for check in CHECKS:
         assert BY_SYMBOL[check.symbol].code == check.code
-    assert {c.code for c in CHECKS} == {c.code for c in CODES}
+    # WD4xx are made by `diff`, not by the single-capture checks.
+    assert {c.code for c in CHECKS} == {c.code for c in CODES if not c.code.startswith("WD4")}
 
 
 def test_checks_return_only_their_own_code() -> None:

@@ -40,18 +40,28 @@ ROWS_PER_FRAME_GUESS = 3  # IPv4 header + L4 is the common case; the kernel resu
 
 
 class Batch(Protocol):
-    """The columns of `capture.batch.RecordBatch` the fast path reads."""
+    """The columns of `capture.batch.RecordBatch` the fast path reads (read-only)."""
 
-    buf: npt.NDArray[np.uint8]
-    data_off: npt.NDArray[np.int64]
-    file_off: npt.NDArray[np.int64]
-    caplen: npt.NDArray[np.uint32]
-    wirelen: npt.NDArray[np.uint32]
-    ts_ns: npt.NDArray[np.int64]
-    linktype: npt.NDArray[np.uint16]
-    iface: npt.NDArray[np.uint16]
-    direction: npt.NDArray[np.uint8]
-    first_frame: int
+    @property
+    def buf(self) -> npt.NDArray[np.uint8]: ...
+    @property
+    def data_off(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def file_off(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def caplen(self) -> npt.NDArray[np.uint32]: ...
+    @property
+    def wirelen(self) -> npt.NDArray[np.uint32]: ...
+    @property
+    def ts_ns(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def linktype(self) -> npt.NDArray[np.uint16]: ...
+    @property
+    def iface(self) -> npt.NDArray[np.uint16]: ...
+    @property
+    def direction(self) -> npt.NDArray[np.uint8]: ...
+    @property
+    def first_frame(self) -> int: ...
 
     def __len__(self) -> int: ...
 
