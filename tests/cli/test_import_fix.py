@@ -14,9 +14,7 @@ import pytest
 from wiredoctor.capture.open import open_capture
 from wiredoctor.capture.record import LinkType, Record
 from wiredoctor.checksum.arith import internet_checksum, pseudo_header_sum_ipv4
-from wiredoctor.cli import cli, main
-from wiredoctor.cli.fix import fix
-from wiredoctor.cli.importcmd import import_text
+from wiredoctor.cli import main
 from wiredoctor.decode.verify import verify_records
 from wiredoctor.textio.parse import parse_text
 
@@ -24,11 +22,8 @@ Run = Callable[..., int]
 
 
 @pytest.fixture
-def run(monkeypatch: pytest.MonkeyPatch) -> Run:
-    """`main(args)` with both commands registered (whether or not the group lists them yet)."""
-    for command in (import_text, fix):
-        if command.name not in cli.commands:
-            monkeypatch.setitem(cli.commands, str(command.name), command)
+def run() -> Run:
+    """`main(args)`, as the console script runs it."""
 
     def invoke(*args: str) -> int:
         return main(list(args))

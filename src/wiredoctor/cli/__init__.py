@@ -6,6 +6,7 @@ on stderr naming the file, the byte offset when known and what was expected; no 
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -13,28 +14,38 @@ import click
 from wiredoctor import __version__
 from wiredoctor.errors import WiredoctorError
 
+# Command name → (module, attribute). A literal table, looked up only for the command that
+# runs, so `wiredoctor explain` does not pay for importing the numba kernels.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("wiredoctor.cli.check", "check"),
+    "diff": ("wiredoctor.cli.diff", "diff"),
+    "packets": ("wiredoctor.cli.packets", "packets"),
+    "host": ("wiredoctor.cli.host", "host"),
+    "explain": ("wiredoctor.cli.explain", "explain"),
+    "import": ("wiredoctor.cli.importcmd", "import_text"),
+    "fix": ("wiredoctor.cli.fix", "fix"),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Commands(click.Group):
+    """A click group whose commands are imported when used (see COMMANDS)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        command = getattr(importlib.import_module(entry[0]), entry[1])
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wiredoctor")
 def cli() -> None:
     """Read packet captures and host evidence; say what is wrong and how to fix it."""
-
-
-def _register() -> None:
-    # Literal list: no import-time registration magic (DESIGN.md).
-    from wiredoctor.cli.check import check
-    from wiredoctor.cli.diff import diff
-    from wiredoctor.cli.explain import explain
-    from wiredoctor.cli.fix import fix
-    from wiredoctor.cli.host import host
-    from wiredoctor.cli.importcmd import import_text
-    from wiredoctor.cli.packets import packets
-
-    for command in (check, diff, packets, host, explain, import_text, fix):
-        cli.add_command(command)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> int:
