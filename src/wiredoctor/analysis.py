@@ -6,7 +6,9 @@ the user gave them; findings and diagnoses are plain data (no printing here).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from wiredoctor.checks.finding import Finding, Severity
@@ -14,7 +16,7 @@ from wiredoctor.checks.run import CheckOptions, run_checks
 from wiredoctor.diagnose.diagnosis import Diagnosis
 from wiredoctor.diagnose.engine import diagnose
 from wiredoctor.host.facts import HostFacts
-from wiredoctor.pipeline import load_capture
+from wiredoctor.pipeline import Progress, load_capture
 from wiredoctor.tables import CaptureTables
 
 
@@ -38,10 +40,26 @@ def analyse(
     *,
     options: CheckOptions | None = None,
     host: HostFacts | None = None,
+    progress: Callable[[str], Progress | None] | None = None,
 ) -> Analysis:
-    """Verify, check and diagnose the captures at `paths` (with optional host facts)."""
+    """Verify, check and diagnose the captures at `paths` (with optional host facts).
+
+    `progress(path)` may return a callback that is told how far reading that capture got.
+    Several captures are read at the same time, one per core: the kernels release the GIL.
+    """
     opts = options if options is not None else CheckOptions()
-    captures = [load_capture(path, index) for index, path in enumerate(paths)]
+
+    def load(item: tuple[int, str]) -> CaptureTables:
+        index, path = item
+        return load_capture(path, index, progress(path) if progress is not None else None)
+
+    items = list(enumerate(paths))
+    if len(items) > 1:
+        workers = min(len(items), os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            captures = list(pool.map(load, items))
+    else:
+        captures = [load(item) for item in items]
     findings: list[Finding] = []
     for tables in captures:
         findings.extend(run_checks(tables, opts))

@@ -12,21 +12,38 @@ the capture source stays open for `read_frame` until `close()` or until the tabl
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable, Iterator
 
+from wiredoctor.capture.batch import RecordBatch
 from wiredoctor.capture.open import open_capture
 from wiredoctor.decode.verify import verify_records
 from wiredoctor.fast.verify import verify_batches
 from wiredoctor.tables import CaptureTables
 
+Progress = Callable[[int, int], None]
+"""Called with (bytes done, bytes in all) as a capture is read."""
 
-def load_capture(path: str, index: int = 0) -> CaptureTables:
+
+def _reporting(
+    batches: Iterator[RecordBatch], total: int, progress: Progress
+) -> Iterator[RecordBatch]:
+    for batch in batches:
+        yield batch
+        if len(batch):
+            progress(int(batch.file_off[-1]) + int(batch.caplen[-1]), total)
+
+
+def load_capture(path: str, index: int = 0, progress: Progress | None = None) -> CaptureTables:
     """Read and verify one capture; `index` numbers it among the inputs."""
     source = open_capture(path)
     try:
         if source.format == "text":
             frames, checksums = verify_records(source.records(), capture_index=index)
         else:
-            frames, checksums = verify_batches(source.batches(), capture_index=index)
+            batches = source.batches()
+            if progress is not None:
+                batches = _reporting(batches, source.size, progress)
+            frames, checksums = verify_batches(batches, capture_index=index)
     except BaseException:
         source.close()
         raise

@@ -57,6 +57,11 @@ class CaptureSource:
         self._text_records = text_records or []
         self._closed = False
 
+    @property
+    def size(self) -> int:
+        """Bytes in the (decompressed) capture stream, for progress reporting."""
+        return int(self._stream.size)
+
     def __enter__(self) -> CaptureSource:
         return self
 

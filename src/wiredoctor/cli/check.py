@@ -12,6 +12,7 @@ from wiredoctor.analysis import analyse
 from wiredoctor.checks.run import CheckOptions
 from wiredoctor.host.snapshot import load_snapshot
 from wiredoctor.report.json_out import check_document
+from wiredoctor.report.progress import capture_progress
 from wiredoctor.report.terminal import render_check
 
 
@@ -38,7 +39,10 @@ def check(captures: tuple[str, ...], as_json: bool, host_snapshot: str | None, m
     tcpdump/Wireshark text. Exit status: 0 nothing wrong, 1 problems found, 3 bad input.
     """
     host = load_snapshot(host_snapshot) if host_snapshot else None
-    analysis = analyse(captures, options=CheckOptions(mtu=mtu), host=host)
+    # A bar on stderr only, and never while --json goes to a pipe.
+    show_bar = not as_json or sys.stdout.isatty()
+    with capture_progress(captures, enabled=show_bar) as progress:
+        analysis = analyse(captures, options=CheckOptions(mtu=mtu), host=host, progress=progress)
     if as_json:
         json.dump(check_document(analysis), sys.stdout, indent=None, separators=(",", ":"))
         sys.stdout.write("\n")
