@@ -62,3 +62,30 @@ def test_seed_004_off_by_one_after_mss_clamp(
     assert bug["evidence"]["frames"] == [2, 3]
     assert "checksum-corruption" not in {d["id"] for d in doc["diagnoses"]}
     assert status == 1
+
+
+def test_cut_short_capture_is_analysed_and_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "offload-veth.pcap"
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(example.read_bytes()[:1000])
+    status = main(["check", str(cut), "--json"])
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert status == 0
+    (warning,) = doc["captures"][0]["warnings"]
+    assert "cut short at byte 969" in warning
+    assert "cut short at byte 969" in captured.err
+    assert 0 < doc["summary"]["frames"] < 23
+
+
+def test_not_a_capture_is_one_line_and_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\x01\x02\xff" * 64)
+    assert main(["check", str(junk)]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{junk}: at byte 0: expected a pcap or pcapng capture" in err

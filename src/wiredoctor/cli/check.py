@@ -44,6 +44,10 @@ def check(captures: tuple[str, ...], as_json: bool, host_snapshot: str | None, m
     with capture_progress(captures, enabled=show_bar) as progress:
         analysis = analyse(captures, options=CheckOptions(mtu=mtu), host=host, progress=progress)
     if as_json:
+        # The document carries the warnings too; stderr tells a person watching the pipe.
+        for tables in analysis.captures:
+            for warning in tables.warnings:
+                click.echo(f"wiredoctor: warning: {warning}", err=True)
         json.dump(check_document(analysis), sys.stdout, indent=None, separators=(",", ":"))
         sys.stdout.write("\n")
     else:
