@@ -420,3 +420,25 @@ def test_retransmissions_in_a_list_without_checksums_point_at_offload() -> None:
     [d] = [x for x in diagnose([retrans], [listing], None) if x.id == "tcp-retransmissions"]
     assert "shows no checksums" in d.explanation
     assert any("tx off" in c for c in commands(d))
+
+
+def test_received_gro_super_frames_with_partial_sums_are_an_artefact() -> None:
+    partial = finding(
+        "checksum-offload-partial",
+        (8, 9, 12),
+        count=3,
+        protos={"tcp": 3},
+        senders=["192.168.1.21"],
+        receivers=["192.168.1.253"],
+        inbound=3,
+        outbound=0,
+    )
+    merged = finding("segmentation-offload-frames", (8, 9, 12), count=3, max_len=65232)
+    [d] = run("tx-checksum-offload", [partial, merged])
+    assert d.severity == Severity.INFO
+    assert "tcp_gro_complete" in d.explanation
+    assert d.facts["capture_hosts"] == ["192.168.1.253"]
+    assert any("gro off" in c for c in commands(d))
+    # The same frames without the super-frame finding: metadata lost on the way (a warning).
+    [lost] = run("tx-checksum-offload", [partial])
+    assert lost.severity == Severity.WARNING

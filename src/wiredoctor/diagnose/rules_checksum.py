@@ -53,6 +53,13 @@ def _example(found: list[Finding]) -> str:
     return ""
 
 
+def _merged_by_gro(inputs: Inputs, capture: str, found: list[Finding]) -> bool:
+    """True when (nearly) every partial-sum frame is also a receive-offload super-frame."""
+    partial = set(frames(found))
+    merged = set(frames(inputs.by_capture("segmentation-offload-frames").get(capture, [])))
+    return bool(partial) and len(partial & merged) >= 0.9 * len(partial)
+
+
 def _tx_offload(inputs: Inputs) -> list[Diagnosis]:
     out: list[Diagnosis] = []
     for capture, found in inputs.by_capture("checksum-offload-partial").items():
@@ -67,6 +74,7 @@ def _tx_offload(inputs: Inputs) -> list[Diagnosis]:
         on = with_feature_on(ifaces, "tx-checksumming")
         off = [i for i in ifaces if i.is_on("tx-checksumming") is False]
         received = inbound > 0 and outbound == 0
+        merged = _merged_by_gro(inputs, capture, found)
         what = f"{total} checksum(s) ({protos or 'L4'})"
         text = (
             f"{what} hold only the folded pseudo-header sum (RFC 1071 sum over source, "
@@ -85,7 +93,24 @@ def _tx_offload(inputs: Inputs) -> list[Diagnosis]:
         confidence = 0.85
         remedies: list[Remedy] = []
         iface_names = names(on or ifaces)
-        if received:
+        if received and merged:
+            text += (
+                f" These frames were received ({join(receivers)}) and are larger than the "
+                f"MTU: GRO/LRO merged several segments into one before the capture saw them, "
+                f"and Linux's GRO completion (tcp_gro_complete) leaves the merged packet's "
+                f"TCP checksum as the pseudo-header sum, marked as already verified. A "
+                f"capture artefact, not corruption: the segments on the wire were checked "
+                f"one by one."
+            )
+            remedies.append(
+                Remedy(
+                    description="Nothing to fix. To capture the frames as they were on the "
+                    "wire, turn receive offload off while capturing (costs CPU).",
+                    command=f"ethtool -K {iface_names[0] if iface_names else PLACEHOLDER} "
+                    "gro off lro off",
+                )
+            )
+        elif received:
             severity = Severity.WARNING
             text += (
                 f" These frames were received by the capture host ({join(receivers)}), so "
@@ -184,7 +209,7 @@ def _tx_offload(inputs: Inputs) -> list[Diagnosis]:
                 explanation=text,
                 remedies=remedies,
                 facts={
-                    "capture_hosts": hosts,
+                    "capture_hosts": receivers if received else hosts,
                     "direction": "received" if received else "sent",
                     "interfaces": [i.name for i in on],
                 },
