@@ -80,7 +80,7 @@ FRAME_DTYPE = np.dtype(
         ("icmp_id", np.int32),  # echo identifier, -1 none
         ("icmp_seq", np.int32),  # echo sequence, -1 none
         ("icmp_mtu", np.int32),  # MTU from frag-needed / packet-too-big, -1 none
-        ("payload_hash", np.uint64),  # FNV-1a 64 of the captured L4 payload, 0 when empty
+        ("payload_hash", np.uint64),  # decode.fnv.payload_hash of the captured L4 payload, 0 none
         # checksum rows of this frame
         ("cksum_row", np.uint32),
         ("n_cksum", np.uint8),

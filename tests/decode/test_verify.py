@@ -23,7 +23,7 @@ from decode.decode_builders import (
 )
 from wiredoctor.capture.record import Direction, LinkType
 from wiredoctor.checksum.verdict import Cause, Note, Proto, Status
-from wiredoctor.decode.fnv import fnv1a64
+from wiredoctor.decode.fnv import payload_hash
 from wiredoctor.decode.verify import Verifier, verify_records
 from wiredoctor.tables import FrameFlag
 
@@ -87,7 +87,7 @@ def test_frame_columns_of_a_tagged_tcp_segment() -> None:
     assert (row["tcp_mss"], row["tcp_wscale"], row["tcp_sack_perm"]) == (1460, 6, 1)
     assert (row["tcp_has_ts"], row["tcp_tsval"], row["tcp_tsecr"]) == (1, 28089204, 0)
     assert row["l4_payload_len"] == len(payload)
-    assert row["payload_hash"] == fnv1a64(payload)
+    assert row["payload_hash"] == payload_hash(payload)
     assert row["ip_flags"] == 1  # DF
     assert (row["src_lo"] & 0xFFFFFFFF, row["dst_lo"] & 0xFFFFFFFF) == (0x0A0000F0, 0x0A002903)
     assert row["n_cksum"] == 2 and row["cksum_row"] == 0

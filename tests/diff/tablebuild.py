@@ -28,11 +28,16 @@ ETHERNET, RAW, LINUX_SLL = 1, 101, 113
 Frame = tuple[int, bytes, int]  # (ts_ns, bytes, linktype)
 
 
-def fnv1a64(data: bytes) -> int:
-    h = 0xCBF29CE484222325
-    for byte in data:
-        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
+def payload_hash(data: bytes) -> int:
+    """The table's word-wise payload hash, written out again so the builder checks it."""
+    if not data:
+        return 0
+    h = 0xCBF29CE484222325 ^ len(data)
+    for at in range(0, len(data), 8):
+        word = int.from_bytes(data[at : at + 8], "little")
+        h = ((h ^ word) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+        h ^= h >> 29
+    return h or 1
 
 
 def _verdict(
@@ -230,7 +235,7 @@ def _parse(row: np.void, data: bytes, linktype: int, frame: int, cks: list[dict[
     else:
         payload = seg
     row["l4_payload_len"] = len(payload)
-    row["payload_hash"] = fnv1a64(payload) if payload else 0
+    row["payload_hash"] = payload_hash(payload) if payload else 0
 
 
 def build_tables(frames: list[Frame], path: str = "mem", index: int = 0) -> CaptureTables:

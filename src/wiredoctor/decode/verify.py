@@ -30,7 +30,7 @@ Frame columns (one row per record):
   window scale, SACK-permitted, timestamps; 0/-1 when absent); `l4_payload_len` = upper
   length by the IP header - upper header length (TCP data offset, 8 for UDP/ICMP/ICMPv6/
   IGMP, the GRE header length; 0 when no upper header); ICMP/ICMPv6 `icmp_*` columns
-  (`icmp_mtu` from fragmentation-needed or packet-too-big); `payload_hash` = `fnv.fnv1a64`
+  (`icmp_mtu` from fragmentation-needed or packet-too-big); `payload_hash` = `fnv.payload_hash`
   of the captured bytes after the upper header up to the datagram's end.
 * `flags` (tables.FrameFlag): SNAPLEN, MALFORMED, FRAGMENT, REASSEMBLED, NOT_IP,
   UNSUPPORTED_LINK, IPV4_LEN_ZERO, JUMBOGRAM (IPv6 length derived), SRH (a routing header
@@ -49,7 +49,7 @@ Always holds: packet bytes never raise; rows come out in record order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -64,7 +64,7 @@ from wiredoctor.decode.checksums import (
     unverified_fragment,
     upper_layer,
 )
-from wiredoctor.decode.fnv import fnv1a64
+from wiredoctor.decode.fnv import payload_hash
 from wiredoctor.decode.frame import RAW_LINKS, Datagram, DecodedFrame, decode_frame
 from wiredoctor.decode.ipv4 import IPv4
 from wiredoctor.decode.ipv6 import IPv6, IPv6Routing
@@ -99,8 +99,12 @@ ChecksumTuple = tuple[int, int, int, int, int, int, int, int, int, int, int, int
 class Verifier:
     """Verifies records one at a time, keeping fragment state across them."""
 
-    def __init__(self, capture_index: int = 0) -> None:
+    def __init__(
+        self, capture_index: int = 0, *, hasher: Callable[[bytes], int] = payload_hash
+    ) -> None:
         self.capture_index = capture_index
+        self.hasher = hasher
+        """Computes `payload_hash` (the fast path passes its compiled twin, same values)."""
         self._reassembler = Reassembler()
         self._first: dict[tuple[int, bytes, bytes, int, int], tuple[Proto, int, Datagram]] = {}
 
@@ -140,7 +144,7 @@ class Verifier:
                     occ.length,
                 )
             )
-        frame = _frame_values(decoded, self.capture_index, completed)
+        frame = _frame_values(decoded, self.capture_index, completed, self.hasher)
         frame["n_cksum"] = min(len(rows), 255)
         return tuple(frame[name] for name in FRAME_FIELDS), rows
 
@@ -286,7 +290,9 @@ def verify_records(
     return frame_table, checksum_table
 
 
-def _frame_values(decoded: DecodedFrame, capture: int, completed: bool) -> dict[str, Any]:
+def _frame_values(
+    decoded: DecodedFrame, capture: int, completed: bool, hasher: Callable[[bytes], int]
+) -> dict[str, Any]:
     record = decoded.record
     row = dict(_FRAME_DEFAULTS)
     flags = FrameFlag.NONE
@@ -335,7 +341,7 @@ def _frame_values(decoded: DecodedFrame, capture: int, completed: bool) -> dict[
     if inner.is_fragment:
         flags |= FrameFlag.FRAGMENT
     _network_columns(inner, row)
-    _transport_columns(decoded, inner, row)
+    _transport_columns(decoded, inner, row, hasher)
     row["flags"] = int(flags)
     return row
 
@@ -392,7 +398,9 @@ def _network_columns(datagram: Datagram, row: dict[str, Any]) -> None:
         row["ip_flags"] = int(datagram.more_fragments) << 1
 
 
-def _transport_columns(decoded: DecodedFrame, datagram: Datagram, row: dict[str, Any]) -> None:
+def _transport_columns(
+    decoded: DecodedFrame, datagram: Datagram, row: dict[str, Any], hasher: Callable[[bytes], int]
+) -> None:
     upper = datagram.upper
     if datagram.upper_offset < 0 or datagram.fragment_offset != 0:
         return
@@ -421,7 +429,7 @@ def _transport_columns(decoded: DecodedFrame, datagram: Datagram, row: dict[str,
     row["l4_payload_len"] = max(datagram.upper_length - header, 0)
     start = datagram.upper_offset + header
     stop = min(datagram.end, datagram.limit)
-    row["payload_hash"] = fnv1a64(decoded.record.data[start:stop]) if stop > start else 0
+    row["payload_hash"] = hasher(decoded.record.data[start:stop]) if stop > start else 0
 
 
 def _tcp_columns(tcp: Tcp, row: dict[str, Any]) -> None:

@@ -103,7 +103,7 @@ def field_values(
     if field == Field.PAYLOAD:
         lengths = frames["l4_payload_len"][rows].tolist()
         hashes = frames["payload_hash"][rows].tolist()
-        return [f"len {n}, fnv64 {h:016x}" for n, h in zip(lengths, hashes, strict=True)]
+        return [f"len {n}, hash {h:016x}" for n, h in zip(lengths, hashes, strict=True)]
     column = frames[_COLUMN[field]][rows]
     if field in _MAY_BE_ABSENT:
         return _with_none(column, column == -1)

@@ -57,8 +57,9 @@ class ReferencePath:
     def _feed(self, record: Record) -> tuple[FrameTable, ChecksumTable]:
         if self._verifier is None:
             from wiredoctor.decode.verify import Verifier
+            from wiredoctor.fast.hashing import hash_bytes
 
-            self._verifier = Verifier(self.capture_index)
+            self._verifier = Verifier(self.capture_index, hasher=hash_bytes)
         frame_row, checksum_rows = self._verifier.feed(record)
         return frame_row, checksum_rows
 
