@@ -377,7 +377,7 @@ def _network_columns(datagram: Datagram, row: dict[str, Any]) -> None:
     ip = datagram.ip
     row["ip_off"] = ip.offset
     row["ip_len"] = _ip_len(ip)
-    row["ip_hdr_len"] = datagram.header_length
+    row["ip_hdr_len"] = min(datagram.header_length, 0xFFFF)  # uint16 column: saturates
     row["ip_proto"] = datagram.protocol
     row["frag_off"] = datagram.fragment_offset
     if isinstance(ip, IPv4):
@@ -423,7 +423,7 @@ def _transport_columns(
         mtu = upper.next_hop_mtu if isinstance(upper, Icmp) else upper.mtu
         row["icmp_id"] = -1 if ident is None else ident
         row["icmp_seq"] = -1 if seq is None else seq
-        row["icmp_mtu"] = -1 if mtu is None else mtu
+        row["icmp_mtu"] = -1 if mtu is None else min(mtu, 0x7FFF_FFFF)  # int32 column: saturates
     elif isinstance(upper, Igmp):
         header = 8
     row["l4_payload_len"] = max(datagram.upper_length - header, 0)
