@@ -1,8 +1,9 @@
 """From a path to verified tables: open the capture, verify it, keep the source for reads.
 
 Binary captures go through the fast verifier; text (tcpdump output, Wireshark lists, hex
-dumps) is small and goes through the reference decoders, which also handle records that
-carry printed fields instead of bytes.
+dumps) and captures under a megabyte go through the reference decoders (which also handle
+records that carry printed fields instead of bytes): for them, loading the compiled kernels
+would cost more than decoding in Python.
 
 Always holds: the tables returned are exactly what the reference decoders would produce
 (the differential tests hold both speeds to that); reader warnings are kept, not printed;
@@ -19,6 +20,9 @@ from wiredoctor.capture.open import open_capture
 from wiredoctor.decode.verify import verify_records
 from wiredoctor.fast.verify import verify_batches
 from wiredoctor.tables import CaptureTables
+
+SMALL_CAPTURE = 1 << 20
+"""Below this many bytes the reference decoders finish before the kernels would be loaded."""
 
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes in all) as a capture is read."""
@@ -37,7 +41,7 @@ def load_capture(path: str, index: int = 0, progress: Progress | None = None) ->
     """Read and verify one capture; `index` numbers it among the inputs."""
     source = open_capture(path)
     try:
-        if source.format == "text":
+        if source.format == "text" or source.size < SMALL_CAPTURE:
             frames, checksums = verify_records(source.records(), capture_index=index)
         else:
             batches = source.batches()
