@@ -51,6 +51,8 @@ def load_capture(path: str, index: int = 0, progress: Progress | None = None) ->
     except BaseException:
         source.close()
         raise
+    if progress is not None:
+        progress(source.size, source.size)
     file_off = frames["file_off"]
     caplen = frames["caplen"]
     first = int(frames["frame"][0]) if len(frames) else 1
