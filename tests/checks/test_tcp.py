@@ -201,3 +201,18 @@ def test_text_records_are_not_snaplen_truncated() -> None:
         row["caplen"], row["wirelen"] = 0, 66
         row["frame_flags"] |= int(FrameFlag.SNAPLEN)
     assert "snaplen-truncated" not in found(rows)
+
+
+def test_one_direction_of_pure_acks_has_no_dup_acks() -> None:
+    # Only the receiver's side was captured: its acks advance, nothing repeats.
+    rows = [tcp(S, C, 80, 40000, 901, 1000 + 1448 * i, ACK, ts_ms=i) for i in range(50)]
+    assert "tcp-dup-acks" not in found(rows)
+
+
+def test_one_direction_repeated_ack_is_a_dup_ack() -> None:
+    rows = [tcp(S, C, 80, 40000, 901, 1000 + 1448 * i, ACK, ts_ms=i) for i in range(5)]
+    rows.append(tcp(S, C, 80, 40000, 901, 1000 + 1448 * 4, ACK, ts_ms=6))
+    # A segment without the ACK flag has no ack number: its successor is no repeat.
+    rows.append(tcp(S, C, 80, 40000, 901, 0, 0, ts_ms=7))
+    rows.append(tcp(S, C, 80, 40000, 901, 0, ACK, ts_ms=8))
+    assert found(rows)["tcp-dup-acks"].evidence.frames == (6,)

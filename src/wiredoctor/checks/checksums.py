@@ -15,11 +15,10 @@ import numpy as np
 import numpy.typing as npt
 
 from wiredoctor.capture.record import Direction
-from wiredoctor.checks.context import CheckContext, Mask
+from wiredoctor.checks.context import I64, CheckContext, Mask
 from wiredoctor.checks.finding import Finding
 from wiredoctor.checks.srh import final_destination
 from wiredoctor.checksum.verdict import CAUSE_NAMES, PROTO_NAMES, Cause, Note, Proto, Status
-from wiredoctor.tables import FrameFlag
 
 # UDP destination ports of tunnels that may carry a zero UDP checksum over IPv6 (RFC 6935,
 # RFC 6936): VXLAN (RFC 7348), Geneve (RFC 8926), LISP data (RFC 9300), GTP-U, MPLS-in-UDP
@@ -27,16 +26,26 @@ from wiredoctor.tables import FrameFlag
 TUNNEL_PORTS: frozenset[int] = frozenset({4789, 6081, 4341, 2152, 6635, 6080, 4790})
 
 
-def _protos(ctx: CheckContext, sel: Mask) -> dict[str, int]:
+def _listed(ctx: CheckContext) -> npt.NDArray[np.void]:
+    """The listed checksum rows (see `CheckContext.listed`) as a small table of their own."""
+    cached = ctx.cache.get("listed")
+    if cached is None:
+        cached = ctx.checksums[ctx.listed]
+        ctx.cache["listed"] = cached
+    out: npt.NDArray[np.void] = cached
+    return out
+
+
+def _protos(ctx: CheckContext, sel: I64) -> dict[str, int]:
     names, counts = np.unique(ctx.checksums["proto"][sel], return_counts=True)
     return {
         PROTO_NAMES.get(int(p), str(int(p))): int(c) for p, c in zip(names, counts, strict=True)
     }
 
 
-def _sample(ctx: CheckContext, sel: Mask) -> list[dict[str, Any]]:
+def _sample(ctx: CheckContext, sel: I64) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for i in np.flatnonzero(sel)[: ctx.options.sample_limit].tolist():
+    for i in sel[: ctx.options.sample_limit].tolist():
         c = ctx.checksums[i]
         row = int(ctx.cksum_frame_row[i])
         out.append(
@@ -56,13 +65,18 @@ def _sample(ctx: CheckContext, sel: Mask) -> list[dict[str, Any]]:
     return out
 
 
-def _bad(ctx: CheckContext, *causes: Cause) -> Mask:
-    c = ctx.checksums
-    out: Mask = (c["status"] == Status.BAD) & np.isin(c["cause"], causes)
+def _where(ctx: CheckContext, sel: Mask) -> I64:
+    """Checksum-table rows of a mask over the listed rows, in table order."""
+    out: I64 = ctx.listed[sel]
     return out
 
 
-def _frames(ctx: CheckContext, sel: Mask) -> npt.NDArray[np.uint32]:
+def _bad(ctx: CheckContext, *causes: Cause) -> I64:
+    c = _listed(ctx)
+    return _where(ctx, (c["status"] == Status.BAD) & np.isin(c["cause"], causes))
+
+
+def _frames(ctx: CheckContext, sel: I64) -> npt.NDArray[np.uint32]:
     frames: npt.NDArray[np.uint32] = np.unique(ctx.checksums["frame"][sel])
     return frames
 
@@ -70,7 +84,7 @@ def _frames(ctx: CheckContext, sel: Mask) -> npt.NDArray[np.uint32]:
 def check_offload_partial(ctx: CheckContext) -> list[Finding]:
     """WD101: fields holding the folded pseudo-header sum (Linux CHECKSUM_PARTIAL, LSO)."""
     sel = _bad(ctx, Cause.OFFLOAD_PARTIAL, Cause.OFFLOAD_PARTIAL_NOLEN)
-    if not sel.any():
+    if sel.size == 0:
         return []
     rows = np.unique(ctx.cksum_frame_row[sel])
     direction = ctx.direction[rows]
@@ -79,8 +93,8 @@ def check_offload_partial(ctx: CheckContext) -> list[Finding]:
     host_rows = rows[direction != Direction.INBOUND]
     senders = ctx.addresses(rows, "src")
     facts = {
-        "count": int(sel.sum()),
-        "nolen_count": int((sel & (ctx.checksums["cause"] == Cause.OFFLOAD_PARTIAL_NOLEN)).sum()),
+        "count": int(sel.size),
+        "nolen_count": int((ctx.checksums["cause"][sel] == Cause.OFFLOAD_PARTIAL_NOLEN).sum()),
         "protos": _protos(ctx, sel),
         "senders": senders,
         "receivers": ctx.addresses(rows, "dst"),
@@ -100,24 +114,26 @@ def check_offload_partial(ctx: CheckContext) -> list[Finding]:
 def check_off_by_one(ctx: CheckContext) -> list[Finding]:
     """WD102: fields one away from the correct value: a broken RFC 1624 incremental update."""
     sel = _bad(ctx, Cause.OFF_BY_ONE)
-    if not sel.any():
+    if sel.size == 0:
         return []
     rows = ctx.cksum_frame_row[sel]
     f = ctx.frames
-    groups: dict[tuple[int, ...], list[int]] = {}
+    # Per flow: its first row (frame numbers are unique, so that row is the first frame's)
+    # and its frames.
+    groups: dict[tuple[int, ...], tuple[int, list[int]]] = {}
     for r in rows.tolist():
-        key = (int(f["src_hi"][r]), int(f["src_lo"][r]), int(f["sport"][r]),
-               int(f["dst_hi"][r]), int(f["dst_lo"][r]), int(f["dport"][r]))  # fmt: skip
-        groups.setdefault(key, []).append(int(f["frame"][r]))
+        row = f[r]
+        key = (int(row["src_hi"]), int(row["src_lo"]), int(row["sport"]),
+               int(row["dst_hi"]), int(row["dst_lo"]), int(row["dport"]))  # fmt: skip
+        groups.setdefault(key, (r, []))[1].append(int(row["frame"]))
         if len(groups) > ctx.options.flow_limit:
             groups.pop(key)
             break
     flows = []
-    for frames in groups.values():
-        first = int(np.searchsorted(f["frame"], frames[0]))
+    for first, frames in groups.values():
         flows.append({**ctx.endpoint(first), "frames": sorted(set(frames))[:50]})
     facts = {
-        "count": int(sel.sum()),
+        "count": int(sel.size),
         "protos": _protos(ctx, sel),
         "flows": flows,
         "senders": ctx.addresses(np.unique(rows), "src"),
@@ -133,11 +149,11 @@ def check_off_by_one(ctx: CheckContext) -> list[Finding]:
 def check_corrupt(ctx: CheckContext) -> list[Finding]:
     """WD103: wrong checksums that no offload or update slip explains."""
     sel = _bad(ctx, Cause.CORRUPT)
-    if not sel.any():
+    if sel.size == 0:
         return []
     rows = np.unique(ctx.cksum_frame_row[sel])
     facts = {
-        "count": int(sel.sum()),
+        "count": int(sel.size),
         "protos": _protos(ctx, sel),
         "senders": ctx.addresses(rows, "src"),
         "receivers": ctx.addresses(rows, "dst"),
@@ -150,11 +166,11 @@ def check_corrupt(ctx: CheckContext) -> list[Finding]:
 def check_zero(ctx: CheckContext) -> list[Finding]:
     """WD104: a zero field where a checksum was due."""
     sel = _bad(ctx, Cause.ZERO)
-    if not sel.any():
+    if sel.size == 0:
         return []
     rows = np.unique(ctx.cksum_frame_row[sel])
     facts = {
-        "count": int(sel.sum()),
+        "count": int(sel.size),
         "protos": _protos(ctx, sel),
         "senders": ctx.addresses(rows, "src"),
         "sample": _sample(ctx, sel),
@@ -165,9 +181,9 @@ def check_zero(ctx: CheckContext) -> list[Finding]:
 
 def check_udp_zero_ipv6(ctx: CheckContext) -> list[Finding]:
     """WD105: UDP over IPv6 with checksum 0, illegal outside RFC 6935 tunnels."""
-    c = ctx.checksums
-    sel = (c["status"] == Status.ILLEGAL) & (c["proto"] == Proto.UDP)
-    if not sel.any():
+    c = _listed(ctx)
+    sel = _where(ctx, (c["status"] == Status.ILLEGAL) & (c["proto"] == Proto.UDP))
+    if sel.size == 0:
         return []
     rows = np.unique(ctx.cksum_frame_row[sel])
     f = ctx.frames
@@ -175,7 +191,7 @@ def check_udp_zero_ipv6(ctx: CheckContext) -> list[Finding]:
     _, first = np.unique(keys, axis=0, return_index=True)
     flows = [ctx.endpoint(int(rows[i])) for i in np.sort(first)[: ctx.options.flow_limit]]
     ports = sorted({int(p) for p in f["dport"][rows].tolist()} & TUNNEL_PORTS)
-    facts = {"count": int(sel.sum()), "flows": flows, "tunnel_ports": ports}
+    facts = {"count": int(sel.size), "flows": flows, "tunnel_ports": ports}
     message = f"{facts['count']} UDP datagrams over IPv6 carry no checksum (zero is illegal)"
     return [ctx.finding("udp-zero-checksum-ipv6", message, _frames(ctx, sel), facts)]
 
@@ -183,17 +199,19 @@ def check_udp_zero_ipv6(ctx: CheckContext) -> list[Finding]:
 def check_snaplen(ctx: CheckContext) -> list[Finding]:
     """WD106: frames cut by the capture's snaplen; their checksums could not be verified."""
     f = ctx.frames
-    # Text records carry no bytes at all; that is not a snapshot length.
-    flags = f["flags"]
-    cut = ((flags & FrameFlag.SNAPLEN) != 0) & ((flags & FrameFlag.TEXT_FIELDS) == 0)
-    if not cut.any():
+    # Text records carry no bytes at all; that is not a snapshot length (the frame pass
+    # leaves them out).
+    rows = ctx.cut_rows
+    if rows.size == 0:
         return []
-    c = ctx.checksums
-    unverified = (c["status"] == Status.UNVERIFIED) & cut[ctx.cksum_frame_row]
+    cut = np.zeros(len(f), dtype=bool)
+    cut[rows] = True
+    c = _listed(ctx)
+    unverified = (c["status"] == Status.UNVERIFIED) & cut[ctx.cksum_frame_row[ctx.listed]]
     unverified |= (c["note"] & Note.SNAPLEN) != 0
-    snaplens = np.unique(f["caplen"][cut])
+    snaplens = np.unique(f["caplen"][rows])
     facts = {
-        "count": int(cut.sum()),
+        "count": int(rows.size),
         "snaplens": [int(x) for x in snaplens[-10:].tolist()],
         "unverified": int(unverified.sum()),
     }
@@ -201,14 +219,14 @@ def check_snaplen(ctx: CheckContext) -> list[Finding]:
         f"{facts['count']} frames were cut by the capture's snapshot length; "
         f"{facts['unverified']} checksums could not be verified"
     )
-    return [ctx.finding("snaplen-truncated", message, f["frame"][cut], facts)]
+    return [ctx.finding("snaplen-truncated", message, f["frame"][rows], facts)]
 
 
 def check_final_destination(ctx: CheckContext) -> list[Finding]:
     """WD107: L4 checksums that hold only with the routing header's final destination."""
-    c = ctx.checksums
-    sel = ((c["note"] & Note.FINAL_DESTINATION) != 0) & (c["status"] == Status.GOOD)
-    if not sel.any():
+    c = _listed(ctx)
+    sel = _where(ctx, ((c["note"] & Note.FINAL_DESTINATION) != 0) & (c["status"] == Status.GOOD))
+    if sel.size == 0:
         return []
     rows = np.unique(ctx.cksum_frame_row[sel])
     finals: list[str] = []
@@ -218,7 +236,7 @@ def check_final_destination(ctx: CheckContext) -> list[Finding]:
         if found is not None and found not in finals:
             finals.append(found)
     facts = {
-        "count": int(sel.sum()),
+        "count": int(sel.size),
         "final_destinations": finals,
         "current_destinations": ctx.addresses(rows, "dst"),
     }
@@ -231,9 +249,9 @@ def check_final_destination(ctx: CheckContext) -> list[Finding]:
 
 def check_ffff_for_zero(ctx: CheckContext) -> list[Finding]:
     """WD109: 0xFFFF sent where 0x0000 was computed (equal in ones' complement; good)."""
-    sel = (ctx.checksums["note"] & Note.FFFF_FOR_ZERO) != 0
-    if not sel.any():
+    sel = _where(ctx, (_listed(ctx)["note"] & Note.FFFF_FOR_ZERO) != 0)
+    if sel.size == 0:
         return []
-    facts = {"count": int(sel.sum())}
+    facts = {"count": int(sel.size)}
     message = f"{facts['count']} checksums carry 0xFFFF for a computed 0x0000 (valid)"
     return [ctx.finding("checksum-ffff-for-zero", message, _frames(ctx, sel), facts)]

@@ -1,9 +1,11 @@
-"""What every check shares: the tables, resolved direction, link header sizes, flow hashing.
+"""What every check shares: the tables, resolved direction, link header sizes, flow hashing,
+and the short row lists most checks start from.
 
-Built once per run by `build_context`. Always holds: arrays are aligned with the frame table
-(one entry per frame row) unless named for the checksum table; nothing here mutates the
-tables; `counted` is False only for the second sighting of a packet on a Linux cooked
-capture (`tcpdump -i any`), so flow analysis counts each packet once.
+Built once per run by `build_context` with one pass over each table (`rowscan`). Always
+holds: per-frame arrays are aligned with the frame table unless named for the checksum table;
+row lists are ascending; nothing here mutates the tables; `counted` is False only for the
+second sighting of a packet on a Linux cooked capture (`tcpdump -i any`), so flow analysis
+counts each packet once.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wiredoctor.capture.record import Direction, LinkType
+from wiredoctor.capture.record import LinkType
 from wiredoctor.checks.codes import BY_SYMBOL
 from wiredoctor.checks.finding import Evidence, Finding
 from wiredoctor.checks.options import CheckOptions
-from wiredoctor.checksum.verdict import Cause, Proto, Status
+from wiredoctor.checks.rowscan import checksum_pass, frame_pass
+from wiredoctor.checksum.verdict import Cause, Note, Proto, Status
 from wiredoctor.errors import WiredoctorError
 from wiredoctor.tables import CaptureTables, FrameFlag, address_text
 
@@ -39,10 +42,6 @@ LINK_HEADER: dict[int, int] = {
     LinkType.IPV6: 0,
     LinkType.LINUX_SLL2: 20,
 }
-
-# Linux SLL packet types (packet(7)): 0 to us, 1 broadcast, 2 multicast, 3 to someone
-# else, 4 sent by us.
-_SLL_OUTGOING = 4
 
 _MIX_SEED = np.uint64(0x9E3779B97F4A7C15)
 
@@ -83,6 +82,19 @@ class CheckContext:
     """False for the second sighting of the same packet on a cooked capture."""
     partial_frame: Mask
     """True for frames with an L4 checksum holding only the pseudo-header sum."""
+    listed: I64
+    """Checksum-table rows that are bad, unverified, illegal or carry a note the checks read
+    (every checksum check looks at these only)."""
+    icmp_rows: I64
+    """Frame rows carrying an ICMP or ICMPv6 header."""
+    trailer_rows: I64
+    """Frame rows with bytes after the IP datagram beyond padding."""
+    nonzero_pad_rows: I64
+    """Frame rows padded with non-zero bytes."""
+    cut_rows: I64
+    """Frame rows cut by the snapshot length (text records excluded)."""
+    over_rows: I64
+    """Frame rows longer than the MTU plus their link header."""
     cache: dict[str, Any] = field(default_factory=dict)
     """Results shared between checks (e.g. the TCP flow view), computed on first use."""
 
@@ -95,33 +107,21 @@ class CheckContext:
     ) -> Finding:
         """A Finding of the catalogued `symbol` whose evidence is every frame in `frames`."""
         entry = BY_SYMBOL[symbol]
-        numbers = np.unique(
-            np.asarray(list(frames) if not isinstance(frames, np.ndarray) else frames)
-        )
+        if isinstance(frames, np.ndarray):
+            numbers = frames.astype(np.int64, copy=False)
+        else:
+            numbers = np.asarray(list(frames), dtype=np.int64)
+        # Evidence of a column mask is already sorted and distinct; only sort what is not.
+        if len(numbers) > 1 and not bool((numbers[1:] > numbers[:-1]).all()):
+            numbers = np.unique(numbers)
         return Finding(
             code=entry.code,
             symbol=symbol,
             severity=entry.severity,
             message=message,
-            evidence=Evidence(
-                capture=self.tables.path, frames=tuple(int(x) for x in numbers.tolist())
-            ),
+            evidence=Evidence(capture=self.tables.path, frames=tuple(numbers.tolist())),
             facts=facts,
         )
-
-    def column(self, name: str) -> npt.NDArray[Any]:
-        """A contiguous copy of one frame-table column, made once per run.
-
-        Whole-column arithmetic on the structured table's strided columns touches every
-        record's cache line; the copy pays that once.
-        """
-        key = f"column:{name}"
-        cached = self.cache.get(key)
-        if cached is None:
-            cached = np.ascontiguousarray(self.frames[name])
-            self.cache[key] = cached
-        out: npt.NDArray[Any] = cached
-        return out
 
     def frame_bytes(self, frame: int) -> bytes:
         """The captured bytes of a frame, or b"" when the capture cannot give them back."""
@@ -161,43 +161,34 @@ class CheckContext:
         }
 
 
-def frame_link_header(frames: npt.NDArray[np.void]) -> I64:
-    """Link header bytes per frame; text rows use what their stated lengths imply."""
-    linktype = frames["linktype"].astype(np.int64)
+def _link_table() -> I64:
     table = np.zeros(1 << 16, dtype=np.int64)
     for lt, size in LINK_HEADER.items():
         table[lt] = size
-    header = table[linktype]
-    eth = linktype == LinkType.ETHERNET
-    header[eth] += 4 * frames["vlan_depth"][eth].astype(np.int64)
-    text = linktype == LinkType.TEXT_FIELDS
-    wire = frames["wirelen"].astype(np.int64)
-    iplen = frames["ip_len"].astype(np.int64)
-    header[text] = np.where(wire[text] >= iplen[text], wire[text] - iplen[text], 0)
-    return header
+    return table
 
 
-def _direction(frames: npt.NDArray[np.void]) -> npt.NDArray[np.uint8]:
-    direction = frames["direction"].copy()
-    pkttype = frames["sll_pkttype"]
-    direction[pkttype == _SLL_OUTGOING] = Direction.OUTBOUND
-    direction[(pkttype >= 0) & (pkttype < _SLL_OUTGOING)] = Direction.INBOUND
-    return direction
+_LINK_TABLE = _link_table()
+
+# Checksum notes a check reads; rows with them are listed even when good.
+_NOTES_READ = int(Note.FFFF_FOR_ZERO | Note.FINAL_DESTINATION | Note.SNAPLEN)
 
 
-def _counted(frames: npt.NDArray[np.void], window_ns: int) -> Mask:
+def _counted(frames: npt.NDArray[np.void], window_ns: int, seen: int) -> Mask:
     """False for rows that repeat a packet already seen on another interface of an SLL capture.
 
     The decoders flag such rows DUPLICATE_SLL; when none are flagged the same test is made
-    here from the columns: same IP header and L4 fields and payload, close in time.
+    here from the columns: same IP header and L4 fields and payload, close in time. `seen`
+    is what the frame pass found: bit 0 a flagged row, bit 1 an SLL row with IP.
     """
-    flags = frames["flags"]
-    dup = (flags & FrameFlag.DUPLICATE_SLL) != 0
-    sll = np.isin(frames["linktype"], (LinkType.LINUX_SLL, LinkType.LINUX_SLL2))
-    sll &= frames["ip_version"] > 0
-    if dup.any() or not sll.any():
+    if not seen & 3:
+        return np.ones(len(frames), dtype=bool)
+    dup = (frames["flags"] & FrameFlag.DUPLICATE_SLL) != 0
+    if seen & 1:
         kept: Mask = ~dup
         return kept
+    sll = np.isin(frames["linktype"], (LinkType.LINUX_SLL, LinkType.LINUX_SLL2))
+    sll &= frames["ip_version"] > 0
     rows = np.flatnonzero(sll)
     f = frames[rows]
     key = mix(
@@ -214,30 +205,54 @@ def _counted(frames: npt.NDArray[np.void], window_ns: int) -> Mask:
     return counted
 
 
+def _checksum_rows(
+    frames: npt.NDArray[np.void], checksums: npt.NDArray[np.void]
+) -> tuple[I64, I64]:
+    """(frame row of every checksum row, the listed checksum rows)."""
+    n = len(frames)
+    rows = np.empty(len(checksums), dtype=np.int64)
+    listed = np.empty(len(checksums), dtype=np.int64)
+    m = checksum_pass(checksums, n, _NOTES_READ, rows, listed)
+    if not (n and int(frames["frame"][0]) == 1 and int(frames["frame"][-1]) == n):
+        # Frame numbers with gaps: look each up (numbers are strictly increasing).
+        numbers = np.ascontiguousarray(checksums["frame"]).astype(np.int64)
+        rows = np.searchsorted(frames["frame"], numbers).astype(np.int64)
+        rows = np.clip(rows, 0, max(n - 1, 0))
+    return rows, listed[:m].copy()
+
+
 def build_context(tables: CaptureTables, options: CheckOptions) -> CheckContext:
     """Everything the checks share for one capture."""
     frames = tables.frames
     checksums = tables.checksums
-    numbers = np.ascontiguousarray(checksums["frame"]).astype(np.int64)
     n = len(frames)
-    if n and int(frames["frame"][0]) == 1 and int(frames["frame"][-1]) == n:
-        rows = numbers - 1  # frames numbered 1..n without gaps: the row is the number - 1
-    else:
-        rows = np.searchsorted(frames["frame"], numbers).astype(np.int64)
-    rows = np.clip(rows, 0, max(n - 1, 0))
-    bad = np.flatnonzero(checksums["status"] == Status.BAD)
-    partial = np.isin(checksums["cause"][bad], (Cause.OFFLOAD_PARTIAL, Cause.OFFLOAD_PARTIAL_NOLEN))
-    partial &= np.isin(checksums["proto"][bad], (Proto.TCP, Proto.UDP, Proto.UDPLITE, Proto.ICMPV6))
+    rows, listed = _checksum_rows(frames, checksums)
+    sub = checksums[listed]
+    bad = sub["status"] == Status.BAD
+    partial = bad & np.isin(sub["cause"], (Cause.OFFLOAD_PARTIAL, Cause.OFFLOAD_PARTIAL_NOLEN))
+    partial &= np.isin(sub["proto"], (Proto.TCP, Proto.UDP, Proto.UDPLITE, Proto.ICMPV6))
     partial_frame = np.zeros(n, dtype=bool)
-    partial_frame[rows[bad[partial]]] = True
+    partial_frame[rows[listed[partial]]] = True
+    direction = np.empty(n, dtype=np.uint8)
+    header = np.empty(n, dtype=np.int64)
+    lists = np.empty((5, n), dtype=np.int64)
+    counts = np.empty(5, dtype=np.int64)
+    seen = frame_pass(frames, _LINK_TABLE, options.mtu, direction, header, lists, counts)
+    icmp, trailer, pad, cut, over = (lists[k, : counts[k]].copy() for k in range(5))
     return CheckContext(
         tables=tables,
         options=options,
         frames=frames,
         checksums=checksums,
         cksum_frame_row=rows,
-        direction=_direction(frames),
-        link_header=frame_link_header(frames),
-        counted=_counted(frames, options.duplicate_window_ns),
+        direction=direction,
+        link_header=header,
+        counted=_counted(frames, options.duplicate_window_ns, seen),
         partial_frame=partial_frame,
+        listed=listed,
+        icmp_rows=icmp,
+        trailer_rows=trailer,
+        nonzero_pad_rows=pad,
+        cut_rows=cut,
+        over_rows=over,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from wiredoctor.checks.context import I64, CheckContext, Mask, mix
 from wiredoctor.checks.finding import Finding
@@ -25,23 +26,28 @@ _MAX_DESTINATIONS = 100
 
 def _icmp_rows(ctx: CheckContext) -> I64:
     """Frame rows carrying ICMP or ICMPv6 (few, usually): the checks work on these only."""
-    cached = ctx.cache.get("icmp_rows")
+    return ctx.icmp_rows
+
+
+def _col(ctx: CheckContext, name: str) -> npt.NDArray[Any]:
+    """One frame-table column at the ICMP rows, gathered once per run."""
+    key = f"icmp:{name}"
+    cached = ctx.cache.get(key)
     if cached is None:
-        cached = np.flatnonzero(ctx.column("icmp_type") >= 0)
-        ctx.cache["icmp_rows"] = cached
-    out: I64 = cached
+        cached = ctx.frames[name][_icmp_rows(ctx)]
+        ctx.cache[key] = cached
+    out: npt.NDArray[Any] = cached
     return out
 
 
 def _kind(ctx: CheckContext, table: dict[int, int]) -> I64:
     rows = _icmp_rows(ctx)
-    f = ctx.frames
-    version, proto, kind = f["ip_version"][rows], f["ip_proto"][rows], f["icmp_type"][rows]
+    version, proto, kind = _col(ctx, "ip_version"), _col(ctx, "ip_proto"), _col(ctx, "icmp_type")
     out = np.zeros(len(rows), dtype=bool)
     for ip_version, icmp_type in table.items():
         out |= (version == ip_version) & (proto == _ICMP_PROTO[ip_version]) & (kind == icmp_type)
     # Non-first fragments carry no ICMP header; their columns are absent anyway.
-    out &= f["icmp_id"][rows] >= 0
+    out &= _col(ctx, "icmp_id") >= 0
     out &= ctx.counted[rows]
     picked: I64 = rows[out]
     return picked
@@ -50,12 +56,16 @@ def _kind(ctx: CheckContext, table: dict[int, int]) -> I64:
 def too_big_rows(ctx: CheckContext) -> I64:
     """Rows of ICMP destination unreachable / fragmentation needed (RFC 792, RFC 1191 §4) and
     ICMPv6 packet too big (RFC 4443 §3.2)."""
-    rows = _icmp_rows(ctx)
-    f = ctx.frames
-    version, proto, kind = f["ip_version"][rows], f["ip_proto"][rows], f["icmp_type"][rows]
-    v4 = (version == 4) & (proto == 1) & (kind == 3) & (f["icmp_code"][rows] == 4)
-    v6 = (version == 6) & (proto == 58) & (kind == 2)
-    picked: I64 = rows[v4 | v6]
+    cached = ctx.cache.get("too_big")
+    if cached is None:
+        version, proto, kind = (
+            _col(ctx, "ip_version"), _col(ctx, "ip_proto"), _col(ctx, "icmp_type")
+        )  # fmt: skip
+        v4 = (version == 4) & (proto == 1) & (kind == 3) & (_col(ctx, "icmp_code") == 4)
+        v6 = (version == 6) & (proto == 58) & (kind == 2)
+        cached = _icmp_rows(ctx)[v4 | v6]
+        ctx.cache["too_big"] = cached
+    picked: I64 = cached
     return picked
 
 
@@ -73,7 +83,10 @@ def _match_echo(ctx: CheckContext) -> tuple[I64, I64, Mask, I64]:
     f = ctx.frames
     req = _kind(ctx, _ECHO_REQUEST)
     rep = _kind(ctx, _ECHO_REPLY)
-    q, r = f[req], f[rep]
+    # Column by column: copying whole records of the wide table costs far more.
+    names = ("src_hi", "src_lo", "dst_hi", "dst_lo", "icmp_id", "icmp_seq")
+    q = {name: f[name][req] for name in (*names, "ip_hdr_len", "ip_version", "ip_len", "flags")}
+    r = {name: f[name][rep] for name in names}
     req_key = mix(q["src_hi"], q["src_lo"], q["dst_hi"], q["dst_lo"], q["icmp_id"], q["icmp_seq"])
     rep_key = mix(r["dst_hi"], r["dst_lo"], r["src_hi"], r["src_lo"], r["icmp_id"], r["icmp_seq"])
     answered = np.isin(req_key, rep_key)
@@ -94,8 +107,13 @@ def check_ping_sweep(ctx: CheckContext) -> list[Finding]:
     f = ctx.frames
     dest = mix(f["dst_hi"][req], f["dst_lo"][req], f["ip_version"][req])
     known = size >= 0
-    pairs = np.unique(np.stack([dest[known], size[known].astype(np.uint64)], 1), axis=0)
-    dests, nsizes = np.unique(pairs[:, 0], return_counts=True)
+    # Distinct (destination, size) pairs, then sizes per destination (in destination order).
+    d, s = dest[known], size[known]
+    order = np.lexsort((s, d))
+    d, s = d[order], s[order]
+    distinct = np.ones(len(d), dtype=bool)
+    distinct[1:] = (d[1:] != d[:-1]) | (s[1:] != s[:-1])
+    dests, nsizes = np.unique(d[distinct], return_counts=True)
     too_big = bool(too_big_rows(ctx).size)
     findings: list[Finding] = []
     for d in dests[nsizes >= 2][:_MAX_DESTINATIONS].tolist():

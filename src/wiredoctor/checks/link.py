@@ -3,8 +3,9 @@
 
 A frame is over-MTU when its length exceeds the MTU plus its link header (Ethernet 14 + 4 per
 VLAN tag, SLL 16, SLL2 20). Super-frames made or merged by TSO/GSO/GRO are explained by
-offload, so they are WD108 and never WD302. Always holds: the frame-length tests are whole-
-column numpy; only a bounded sample of trailers is read back from the frame bytes.
+offload, so they are WD108 and never WD302. Always holds: the checks start from the row lists
+of the context's frame pass (over-long, trailer, padding rows); only a bounded sample of
+trailers is read back from the frame bytes.
 """
 
 from __future__ import annotations
@@ -22,19 +23,6 @@ from wiredoctor.tables import FrameFlag
 _TCP = 6
 
 
-def _limit(ctx: CheckContext) -> Any:
-    return ctx.link_header + ctx.options.mtu
-
-
-def _over(ctx: CheckContext) -> Mask:
-    cached = ctx.cache.get("over")
-    if cached is None:
-        cached = ctx.column("wirelen").astype(np.int64) > _limit(ctx)
-        ctx.cache["over"] = cached
-    over: Mask = cached
-    return over
-
-
 def super_frames(ctx: CheckContext) -> Mask:
     """Over-MTU frames that offload explains.
 
@@ -49,8 +37,7 @@ def super_frames(ctx: CheckContext) -> Mask:
         return done
     f = ctx.frames
     mtu = ctx.options.mtu
-    over = _over(ctx)
-    rows = np.flatnonzero(over)  # few: the tests below run on over-long frames only
+    rows = ctx.over_rows  # few: the tests below run on over-long frames only
     big_ip = f["outer_ip_len"][rows].astype(np.int64) > mtu
     hdrs = f["ip_hdr_len"][rows].astype(np.int64) + f["tcp_hdr_len"][rows].astype(np.int64)
     tcp_multi = (f["ip_proto"][rows] == _TCP) & big_ip
@@ -87,20 +74,22 @@ def check_super_frames(ctx: CheckContext) -> list[Finding]:
 
 def _trailer_only(ctx: CheckContext) -> Mask:
     """Frames over the limit only because of their trailer."""
-    trailer = ctx.column("trailer_len").astype(np.int64)
-    bare = ctx.column("wirelen").astype(np.int64) - trailer
-    out: Mask = (trailer > 0) & _over(ctx) & (bare <= _limit(ctx))
+    out = np.zeros(len(ctx.frames), dtype=bool)
+    rows = ctx.over_rows
+    f = ctx.frames
+    trailer = f["trailer_len"][rows].astype(np.int64)
+    bare = f["wirelen"][rows].astype(np.int64) - trailer
+    out[rows] = (trailer > 0) & (bare <= ctx.link_header[rows] + ctx.options.mtu)
     return out
 
 
 def check_over_mtu(ctx: CheckContext) -> list[Finding]:
     """WD302: frames longer than the link MTU allows, that offload does not explain."""
-    sel = _over(ctx) & ~super_frames(ctx)
-    if not sel.any():
+    rows = ctx.over_rows[~super_frames(ctx)[ctx.over_rows]]
+    if rows.size == 0:
         return []
     f = ctx.frames
-    rows = np.flatnonzero(sel)
-    with_trailer = _trailer_only(ctx) & sel
+    with_trailer = _trailer_only(ctx)[rows]
     lengths = Counter(int(x) for x in f["wirelen"][rows].tolist())
     facts = {
         "count": int(rows.size),
@@ -122,10 +111,9 @@ def check_over_mtu(ctx: CheckContext) -> list[Finding]:
 def check_trailer(ctx: CheckContext) -> list[Finding]:
     """WD301: bytes after the IP datagram beyond minimum-size padding, and what they are."""
     f = ctx.frames
-    sel = ctx.column("trailer_len") > 0
-    if not sel.any():
+    rows = ctx.trailer_rows
+    if rows.size == 0:
         return []
-    rows = np.flatnonzero(sel)
     lengths = Counter(int(x) for x in f["trailer_len"][rows].tolist())
     kinds: Counter[str] = Counter()
     examples: list[dict[str, Any]] = []
@@ -163,10 +151,9 @@ def check_trailer(ctx: CheckContext) -> list[Finding]:
 def check_nonzero_padding(ctx: CheckContext) -> list[Finding]:
     """WD303: minimum-size padding that is not all zeros (IEEE 802.3 leaves it unspecified,
     but non-zero padding leaks memory or marks a tap)."""
-    f = ctx.frames
-    sel = ctx.column("trailer_nonzero_pad") != 0
-    if not sel.any():
+    rows = ctx.nonzero_pad_rows
+    if rows.size == 0:
         return []
-    facts = {"count": int(sel.sum())}
+    facts = {"count": int(rows.size)}
     message = f"{facts['count']} frames pad to the minimum size with non-zero bytes"
-    return [ctx.finding("nonzero-padding", message, f["frame"][sel], facts)]
+    return [ctx.finding("nonzero-padding", message, ctx.frames["frame"][rows], facts)]

@@ -2,7 +2,8 @@
 
 Each check is data (its finding code and symbol) plus a function from the shared context to
 findings. Always holds: checks run in the order listed; each returns only findings of its own
-code; the whole run is whole-column numpy over the tables (no Python loop per frame).
+code; no Python loop runs per frame: the context and the TCP view read each table once in
+small numba passes, and the checks work with numpy on the rows those passes listed.
 """
 
 from __future__ import annotations

@@ -54,10 +54,14 @@ def check_syn_ack(ctx: CheckContext) -> list[Finding]:
     synack = is_flag(view, SYN) & is_flag(view, ACK)
     if not syn.any() or not synack.any():
         return []
-    syn_idx = np.flatnonzero(syn)
     # Combined (flow, frame) ordering key: dense flow ids and frame numbers fit 32 bits each.
+    syn_idx = np.flatnonzero(syn)
     syn_key = (view.flow[syn_idx] << 32) | view.frame[syn_idx]
+    by_key = np.argsort(syn_key, kind="stable")
+    syn_idx, syn_key = syn_idx[by_key], syn_key[by_key]
+    # SYN-ACKs in (flow, frame) order: the order pairs are listed in.
     sa_idx = np.flatnonzero(synack)
+    sa_idx = sa_idx[np.argsort((view.flow[sa_idx] << 32) | view.frame[sa_idx], kind="stable")]
     peer = view.reverse[view.flow[sa_idx]]
     has_peer = peer >= 0
     sa_idx, peer = sa_idx[has_peer], peer[has_peer]
@@ -122,25 +126,27 @@ def _originals(view: TcpView) -> I64:
 
 def _bad_l4(ctx: CheckContext) -> tuple[Mask, I64]:
     """Per frame row: whether its TCP checksum is bad, and the cause code of that verdict."""
-    c = ctx.checksums
+    c = ctx.checksums[ctx.listed]  # every bad checksum row is listed
     sel = (c["proto"] == Proto.TCP) & (c["status"] == Status.BAD)
     bad = np.zeros(len(ctx.frames), dtype=bool)
     cause = np.zeros(len(ctx.frames), dtype=np.int64)
-    rows = ctx.cksum_frame_row[sel]
+    rows = ctx.cksum_frame_row[ctx.listed[sel]]
     bad[rows] = True
     cause[rows] = c["cause"][sel]
     return bad, cause
 
 
-def _backoff(view: TcpView, again: Mask, first: I64) -> dict[str, Any]:
+def _backoff(ctx: CheckContext, view: TcpView, again: Mask, first: I64) -> dict[str, Any]:
     """The resend pattern of the most-resent segment: intervals and whether they double."""
     resent = first[again]
     if resent.size == 0:
         return {"intervals_ms": [], "exponential_backoff": False, "segment_frames": []}
     groups, counts = np.unique(resent, return_counts=True)
-    top = int(groups[np.argmax(counts)])
+    # Of equally resent segments, the first in (flow, frame) order.
+    tied = groups[counts == counts.max()]
+    top = int(tied[np.argmin((view.flow[tied] << 32) | view.frame[tied])])
     members = np.flatnonzero(first == top)
-    ts = np.sort(view.ts[members])
+    ts = np.sort(ctx.frames["ts_ns"][view.rows[members]])
     intervals = np.diff(ts) / 1e6
     ratios = intervals[1:] / np.maximum(intervals[:-1], 1e-9)
     exponential = bool(len(intervals) >= 3 and float(np.median(ratios)) >= 1.5)
@@ -185,7 +191,7 @@ def check_retransmissions(ctx: CheckContext) -> list[Finding]:
         },
         "unanswered_fin": unanswered_fin,
         "unanswered_syn": unanswered_syn,
-        **_backoff(view, again, first),
+        **_backoff(ctx, view, again, first),
     }
     message = (
         f"{facts['count']} TCP segments were retransmitted ({facts['data']} data, "
@@ -197,15 +203,14 @@ def check_retransmissions(ctx: CheckContext) -> list[Finding]:
 
 
 def check_dup_acks(ctx: CheckContext) -> list[Finding]:
-    """WD203: pure ACKs repeating the previous ack and window of their flow."""
+    """WD203: pure ACKs repeating the previous segment of their flow direction.
+
+    Wireshark's tcp.analysis.duplicate_ack: no payload, no SYN/FIN/RST, the same raw ack
+    number and the same window as the previous segment sent the same way, which carried an
+    ACK too (a segment without the ACK flag has no ack number to repeat).
+    """
     view = tcp_view(ctx)
-    pure = (view.payload == 0) & ((view.flags & (SYN | FIN | RST)) == 0) & is_flag(view, ACK)
-    dup = np.zeros(len(view.rows), dtype=bool)
-    if len(view.rows) > 1:
-        same_flow = view.flow[1:] == view.flow[:-1]
-        same = (view.ack[1:] == view.ack[:-1]) & (view.win[1:] == view.win[:-1])
-        dup[1:] = pure[1:] & same_flow & same
-    dup |= (ctx.frames["flags"][view.rows] & FrameFlag.TEXT_DUP_ACK) != 0
+    dup = view.repeats_ack | ((view.frame_flags & FrameFlag.TEXT_DUP_ACK) != 0)
     if not dup.any():
         return []
     facts = {"count": int(dup.sum()), "flows": flows_facts(ctx, view, dup)}
@@ -218,7 +223,7 @@ def check_zero_window(ctx: CheckContext) -> list[Finding]:
     view = tcp_view(ctx)
     # Printed windows are scaled values (Win=65536) that the 16-bit column cannot hold, so
     # text records do not say whether a window was really zero.
-    text = (ctx.frames["flags"][view.rows] & FrameFlag.TEXT_FIELDS) != 0
+    text = (view.frame_flags & FrameFlag.TEXT_FIELDS) != 0
     zero = (view.win == 0) & ((view.flags & (RST | SYN)) == 0) & ~text
     if not zero.any():
         return []

@@ -1,11 +1,11 @@
-"""The TCP flow view: counted TCP segments grouped by direction of flow, in capture order.
+"""The TCP flow view: counted TCP segments in capture order, each with its direction of flow.
 
-Built once per run (cached in the context) with whole-column numpy: flow keys hash the address
-halves and ports, one stable sort groups rows by flow, and sequence numbers are made relative
-to each flow's first seen sequence number with RFC 1982 serial arithmetic, so wrap-around and
-text captures with relative numbers (Wireshark lists) behave alike. Always holds: `rows` are
-frame-table rows sorted by (flow, frame); every per-row array is aligned with `rows`;
-`peer_ack` is in this flow's own sequence space.
+Built once per run (cached in the context) by the two passes of `flowscan`: flow keys hash
+the address halves and ports, flows get dense ids in key order, and sequence numbers are made
+relative to each flow's first seen sequence number with RFC 1982 serial arithmetic, so
+wrap-around and text captures with relative numbers (Wireshark lists) behave alike. Always
+holds: `rows` are frame-table rows in capture order; every per-row array is aligned with
+`rows`; `peer_ack` is in this flow's own sequence space.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from wiredoctor.checks.context import I64, CheckContext, Mask, mix, wrap32
+from wiredoctor.checks.context import I64, CheckContext, Mask
+from wiredoctor.checks.flowscan import NONE, tcp_fill_pass, tcp_flows_pass
 
 FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
-_NONE = -(1 << 40)  # below any relative sequence number
-_SPAN = 1 << 34  # per-flow offset that keeps flows apart in one running maximum
+_NONE = NONE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,26 +27,32 @@ class TcpView:
     """Counted TCP segments of one capture, grouped by flow direction."""
 
     rows: I64
-    """Frame-table rows, sorted by (flow, frame)."""
+    """Frame-table rows, in capture order."""
     flow: I64
     """Dense id of the directional flow (src, sport → dst, dport) of each row."""
     n_flows: int
-    starts: I64
-    """Index into `rows` where each flow begins (length n_flows)."""
     reverse: I64
     """Per flow: the id of the opposite direction, -1 when it was not captured."""
-    frame: I64
-    ts: I64
-    flags: I64
+    frame: npt.NDArray[np.uint32]
+    """1-based frame number."""
+    flags: npt.NDArray[np.uint16]
+    """TCP flag bits."""
     seq: I64
     """Relative sequence number (0 = the flow's first seen seq)."""
-    seg_len: I64
+    seg_len: npt.NDArray[np.int32]
     """Sequence space the segment occupies: payload + SYN + FIN."""
-    payload: I64
+    payload: npt.NDArray[np.int32]
+    """Payload bytes (0 when the column says none)."""
     ack: I64
     """Relative acknowledgement number in the peer flow's sequence space (_NONE without ACK)."""
-    win: I64
-    ip_len: I64
+    win: npt.NDArray[np.uint16]
+    """The window field as on the wire (unscaled)."""
+    ip_len: npt.NDArray[np.uint32]
+    """IP total length of the innermost datagram."""
+    frame_flags: npt.NDArray[np.uint32]
+    """`FrameFlag` bits of each row's frame."""
+    repeats_ack: Mask
+    """Pure ACKs repeating the raw ack and window of the previous segment of their flow."""
     prev_max_end: I64
     """Highest seq + seg_len sent earlier in the same flow (_NONE for a flow's first row)."""
     peer_ack: I64
@@ -65,84 +72,72 @@ def tcp_view(ctx: CheckContext) -> TcpView:
 
 
 def _build(ctx: CheckContext) -> TcpView:
-    f = ctx.frames
-    sel = (f["ip_proto"] == 6) & (f["sport"] >= 0) & ctx.counted
-    rows0 = np.flatnonzero(sel)
-
-    # Gather column by column into contiguous arrays: indexing the structured table itself
-    # copies whole records, and random gathers from its strided columns miss the cache.
-    def g(name: str) -> I64:
-        out: I64 = np.ascontiguousarray(f[name])[rows0]
-        return out
-
-    side_a = mix(g("src_hi"), g("src_lo"), g("sport"))
-    side_b = mix(g("dst_hi"), g("dst_lo"), g("dport"))
-    key = mix(side_a, side_b)
-    rkey = mix(side_b, side_a)
-    # One stable sort groups rows by flow and keeps capture order inside each flow.
-    order = np.argsort(key, kind="stable")
-    rows = rows0[order]
-    sorted_key = key[order]
-    new_flow = np.r_[True, sorted_key[1:] != sorted_key[:-1]] if len(order) else order > 0
-    flow = np.cumsum(new_flow, dtype=np.int64) - 1
-    starts = np.flatnonzero(new_flow).astype(np.int64)
-    uniq = sorted_key[starts]
-    n_flows = len(uniq)
-    # Reverse flow of each flow: look the reversed key up among the flow keys.
-    rkey_flow = rkey[order][starts]
+    frames = ctx.frames
+    n = len(frames)
+    # Pass one: counted TCP rows, flows numbered as first seen (see flowscan). Only the
+    # slots are filled up front; the other arrays are touched as far as they are used.
+    rows_cap = np.empty(n, dtype=np.int64)
+    flow_cap = np.empty(n, dtype=np.int64)
+    keys_seen = np.empty(n, dtype=np.uint64)
+    rkeys_seen = np.empty(n, dtype=np.uint64)
+    seq0_seen = np.empty(n, dtype=np.int64)
+    size = 1 << 16
+    while True:
+        slots = np.full(size, -1, dtype=np.int64)
+        n_rows, n_flows = tcp_flows_pass(
+            frames, ctx.counted, rows_cap, flow_cap, keys_seen, rkeys_seen, seq0_seen, slots
+        )
+        if n_flows >= 0:
+            break
+        size *= 4
+    del slots
+    # Dense flow ids in key order (what orders flows with equal counts in the facts).
+    order = np.argsort(keys_seen[:n_flows], kind="stable")
+    rank = np.empty(n_flows, dtype=np.int64)
+    rank[order] = np.arange(n_flows, dtype=np.int64)
+    uniq = keys_seen[:n_flows][order]
+    rkey_flow = rkeys_seen[:n_flows][order]
     pos = np.clip(np.searchsorted(uniq, rkey_flow), 0, max(n_flows - 1, 0))
-    reverse = np.where(uniq[pos] == rkey_flow, pos, -1).astype(np.int64) if n_flows else starts
+    reverse = np.where(uniq[pos] == rkey_flow, pos, -1).astype(np.int64) if n_flows else order
+    seq0 = seq0_seen[:n_flows][order]
 
-    def s(name: str) -> I64:
-        out: I64 = g(name)[order]
-        return out
-
-    flags = s("tcp_flags").astype(np.int64)
-    payload = np.maximum(s("l4_payload_len").astype(np.int64), 0)
-    seg_len = payload + ((flags & SYN) != 0) + ((flags & FIN) != 0)
-    wire_seq = s("tcp_seq").astype(np.int64)
-    seq0 = wire_seq[starts] if n_flows else wire_seq[:0]
-    seq = wrap32(wire_seq - seq0[flow])
-
-    has_ack = (flags & ACK) != 0
-    ack = np.full(len(rows), _NONE, dtype=np.int64)
-    peer_of_row = reverse[flow] if n_flows else flow
-    ok = has_ack & (peer_of_row >= 0)
-    ack[ok] = wrap32(s("tcp_ack").astype(np.int64)[ok] - seq0[peer_of_row[ok]])
-
-    # Running maximum of seq + seg_len per flow, shifted by one row: what the flow had
-    # already covered when each segment was sent.
-    end = seq + seg_len
-    shifted = end + (1 << 32) + flow * _SPAN
-    running = np.maximum.accumulate(shifted) if len(rows) else shifted
-    prev = np.empty_like(running)
-    if len(rows):
-        prev[1:] = running[:-1]
-        prev[0] = 0
-    prev_max_end = prev - (1 << 32) - flow * _SPAN
-    prev_max_end[starts] = _NONE
-
+    # Pass two: every per-row array, in capture order.
+    wide = np.empty((4, n_rows), dtype=np.int64)
+    frame = np.empty(n_rows, dtype=np.uint32)
+    flags = np.empty(n_rows, dtype=np.uint16)
+    seg_len = np.empty(n_rows, dtype=np.int32)
+    payload = np.empty(n_rows, dtype=np.int32)
+    win = np.empty(n_rows, dtype=np.uint16)
+    ip_len = np.empty(n_rows, dtype=np.uint32)
+    frame_flags = np.empty(n_rows, dtype=np.uint32)
+    repeats = np.empty(n_rows, dtype=bool)
+    state = np.full((4, n_flows), _NONE, dtype=np.int64)
+    tcp_fill_pass(
+        frames, rows_cap[:n_rows], flow_cap[:n_rows], rank, seq0, reverse, wide, frame, flags,
+        seg_len, payload, win, ip_len, frame_flags, repeats, state,
+    )  # fmt: skip
+    flow, seq, ack, prev_max_end = wide
     # The highest acknowledgement each flow sent (in its peer's space), then swapped to peers.
-    max_ack = np.maximum.reduceat(ack, starts) if n_flows else ack[:0]
+    max_ack = state[1]
     peer_ack = np.where(reverse >= 0, max_ack[np.maximum(reverse, 0)], _NONE).astype(np.int64)
     return TcpView(
-        rows=rows.astype(np.int64),
+        rows=rows_cap[:n_rows],
         flow=flow,
         n_flows=n_flows,
-        starts=starts,
         reverse=reverse,
-        frame=s("frame").astype(np.int64),
-        ts=s("ts_ns").astype(np.int64),
+        frame=frame,
         flags=flags,
         seq=seq,
         seg_len=seg_len,
         payload=payload,
         ack=ack,
-        win=s("tcp_win").astype(np.int64),
-        ip_len=s("ip_len").astype(np.int64),
+        win=win,
+        ip_len=ip_len,
+        frame_flags=frame_flags,
         prev_max_end=prev_max_end,
+        repeats_ack=repeats,
         peer_ack=peer_ack,
-        seq0=seq0.astype(np.int64),
+        seq0=seq0,
     )
 
 
@@ -174,7 +169,10 @@ def retransmitted(view: TcpView, ctx: CheckContext) -> Mask:
     """
     from wiredoctor.tables import FrameFlag
 
-    f = ctx.frames
+    cached = ctx.cache.get("retransmitted")
+    if cached is not None:
+        done: Mask = cached
+        return done
     syn_fin = (view.flags & (SYN | FIN)) != 0
     keepalive = (view.payload <= 1) & ~syn_fin & (view.seq == view.prev_max_end - 1)
     again = (view.seg_len > 0) & (view.seq + view.seg_len <= view.prev_max_end) & ~keepalive
@@ -183,8 +181,9 @@ def retransmitted(view: TcpView, ctx: CheckContext) -> Mask:
         idx = np.flatnonzero(rst)
         _, first = first_in_group(view.flow[idx], view.seq[idx])
         again[idx[first != np.arange(len(idx))]] = True
-    text = (f["flags"][view.rows] & FrameFlag.TEXT_RETRANSMISSION) != 0
+    text = (view.frame_flags & FrameFlag.TEXT_RETRANSMISSION) != 0
     out: Mask = again | text
+    ctx.cache["retransmitted"] = out
     return out
 
 
