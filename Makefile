@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLE := examples/offload-veth.pcap
 
-.PHONY: run test lint typecheck pytest bench venv clean
+.PHONY: run test lint typecheck pytest bench bench-diff venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py
+
+bench-diff: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/diff_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -298,3 +298,19 @@ def test_random_drops_duplicates_and_jitter(n: int, data: st.DataObject) -> None
         1000 + 100 * k for k in dropped
     )
     assert result.pairing.duplicates_b.shape[0] == len(doubled)
+
+
+def test_drop_in_a_flow_whose_replies_also_pass_a_first_is_lost() -> None:
+    # Both directions of the connection cross A before B (two taps on one path segment):
+    # the dropped SYN-ACK is the only packet of its direction, and it still counts as lost.
+    from dataclasses import replace
+
+    sent = handshake()
+    syn_ack = sent[1].ip
+    # The client's packets and the SYN-ACK: nothing else flows server → client.
+    packets = [replace(p, to_server=True) for p in sent if p.to_server or p.ip == syn_ack]
+    a, b = two_points(packets, Hop(drop=lambda ip, to_server: ip == syn_ack))
+    result = diff_captures(a, b)
+    assert result.pairs == len(packets) - 1
+    assert [int(a.frames["tcp_flags"][r]) & 0x12 for r in result.lost_a] == [0x12]
+    assert result.lost_b.size == 0

@@ -68,7 +68,11 @@ def _lost_side(
     hit, d = _lookup(dir_keys, dir_values, cand_flows)
     rev_hit, rev_d = _lookup(dir_keys, dir_values, reverse_flow_ids(tables.frames[candidates]))
     travels = hit | rev_hit
-    d = np.where(hit, d, -rev_d)
+    # A flow with no pair of its own travels opposite to its reverse flow only when the
+    # pairs show traffic crossing the points both ways; if every pair went the same way
+    # (both directions of a connection seen upstream first), so did this packet.
+    both_ways = bool((pair_direction > 0).any() and (pair_direction < 0).any())
+    d = np.where(hit, d, -rev_d if both_ways else rev_d)
     # From A, unknown direction counts as A→B (A is the first point by convention).
     outward = (d * sign > 0) | ((d == 0) & (sign > 0))
 
