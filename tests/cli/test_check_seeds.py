@@ -89,3 +89,12 @@ def test_not_a_capture_is_one_line_and_exit_3(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert f"{junk}: at byte 0: expected a pcap or pcapng capture" in err
+
+
+def test_kernel_log_given_to_check_points_to_host(
+    seeds_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(seeds_dir / "001_cf2021fc6be8732e.txt")]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "text without packets" in err and "wiredoctor host --kernel-log FILE" in err

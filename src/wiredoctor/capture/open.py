@@ -92,6 +92,13 @@ def _recognise(
     raise InputError(path, EXPECTED, 0)
 
 
+NO_PACKETS_IN_TEXT = (
+    "text without packets (no tcpdump hex dump or header lines, no Wireshark packet list); "
+    "kernel logs and ethtool output are read by `wiredoctor host --kernel-log FILE` or "
+    "`--ethtool-k FILE`"
+)
+
+
 def _text_source(
     path: str, stream: ByteStream, compression: Compression, warnings: list[str]
 ) -> CaptureSource:
@@ -106,7 +113,7 @@ def _text_source(
         raise InputError(path, EXPECTED, 0) from None
     parsed = parse_text(path, text)
     if not parsed:
-        raise InputError(path, EXPECTED, 0)
+        raise InputError(path, NO_PACKETS_IN_TEXT, 0)
     batch = batch_from_records(parsed, first_frame=1)
     records: list[Record] = [
         dataclasses.replace(record, index=row + 1, file_offset=int(batch.file_off[row]))
@@ -123,4 +130,4 @@ def _text_source(
     )
 
 
-__all__ = ["EXPECTED", "CaptureSource", "open_capture"]
+__all__ = ["EXPECTED", "NO_PACKETS_IN_TEXT", "CaptureSource", "open_capture"]
