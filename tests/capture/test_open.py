@@ -15,7 +15,7 @@ import pytest
 import zstandard
 
 from capture.packing import PCAP_NS, PcapRecord, epb, frame, idb, pcap_file, shb
-from wiredoctor.capture.open import EXPECTED, open_capture
+from wiredoctor.capture.open import EXPECTED, NO_PACKETS_IN_TEXT, open_capture
 from wiredoctor.capture.record import LinkType, Record
 from wiredoctor.errors import InputError
 
@@ -242,7 +242,7 @@ def test_text_nobody_understands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     path.write_text("Dear list, my network is slow.\n")
     with pytest.raises(InputError) as caught:
         open_capture(str(path))
-    assert (caught.value.expected, caught.value.offset) == (EXPECTED, 0)
+    assert (caught.value.expected, caught.value.offset) == (NO_PACKETS_IN_TEXT, 0)
 
 
 def test_text_without_a_parser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
