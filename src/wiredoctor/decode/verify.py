@@ -55,7 +55,6 @@ from typing import Any
 import numpy as np
 
 from wiredoctor.capture.record import Direction, LinkType, Record
-from wiredoctor.checksum.verdict import Note, Proto
 from wiredoctor.decode.checksums import (
     UPPER_PROTO,
     Occurrence,
@@ -70,7 +69,7 @@ from wiredoctor.decode.ipv4 import IPv4
 from wiredoctor.decode.ipv6 import IPv6, IPv6Routing
 from wiredoctor.decode.l4 import Icmp, Icmpv6, Igmp, Udp, UdpLite
 from wiredoctor.decode.link import Ethernet, LinuxSll, LinuxSll2, VlanTag
-from wiredoctor.decode.reassembly import Reassembled, Reassembler
+from wiredoctor.decode.reassembly import FirstFragment, Fragments
 from wiredoctor.decode.tcp import Tcp, TcpMss, TcpSackPermitted, TcpTimestamps, TcpWindowScale
 from wiredoctor.decode.trailer import split_trailer
 from wiredoctor.decode.tunnel import Gre
@@ -105,8 +104,8 @@ class Verifier:
         self.capture_index = capture_index
         self.hasher = hasher
         """Computes `payload_hash` (the fast path passes its compiled twin, same values)."""
-        self._reassembler = Reassembler()
-        self._first: dict[tuple[int, bytes, bytes, int, int], tuple[Proto, int, Datagram]] = {}
+        self.fragments = Fragments()
+        """Reassembly state; the fast path feeds the fragments it walks itself here too."""
 
     def feed(self, record: Record) -> tuple[FrameTable, ChecksumTable]:
         """One record's frame row (a 1-row FRAME_DTYPE array) and checksum rows.
@@ -208,66 +207,38 @@ class Verifier:
         data = record.data
         start = datagram.fragment_start
         stop = min(datagram.end, datagram.limit)
+        first: FirstFragment | None = None
         first_entry: Occurrence | None = None
         if datagram.fragment_offset == 0 and datagram.upper_offset >= 0:
             proto = UPPER_PROTO.get(datagram.protocol)
             if proto is not None:
-                self._first[key] = (proto, datagram.upper_offset - start, datagram)
+                first = FirstFragment(
+                    proto=proto,
+                    relative=datagram.upper_offset - start,
+                    source=datagram.pseudo_source,
+                    destination=datagram.pseudo_destination,
+                    wire_destination=ip.destination,
+                    ipv6=isinstance(ip, IPv6),
+                )
                 available = max(stop - datagram.upper_offset, 0)
                 first_entry = unverified_fragment(proto, data, datagram.upper_offset, available)
-        cut = datagram.end > datagram.limit
-        done = self._reassembler.add(
+        done, entry = self.fragments.add(
             key,
             record.index,
             datagram.fragment_offset,
             datagram.more_fragments,
             data[start:stop] if stop > start else b"",
-            cut,
+            datagram.end > datagram.limit,
+            first=first,
+            start=start,
+            snaplen=snaplen,
         )
-        if done is None:
+        if not done:
             if first_entry is not None:
                 out.append(first_entry)
-            return False
-        first = self._first.pop(key, None)
-        if first is None:
-            return True
-        out.append(self._reassembled(first, done, datagram, snaplen))
-        return True
-
-    def _reassembled(
-        self,
-        first: tuple[Proto, int, Datagram],
-        done: Reassembled,
-        last: Datagram,
-        snaplen: bool,
-    ) -> Occurrence:
-        proto, relative, head = first
-        total = len(done.payload) if not done.cut else -1
-        here = head is last or last.fragment_offset == 0
-        ctx = UpperContext(
-            source=head.pseudo_source,
-            destination=head.pseudo_destination,
-            wire_destination=head.ip.destination,
-            ipv6=isinstance(head.ip, IPv6),
-            length=max(total - relative, 0) if not done.cut else -1,
-            available=max(len(done.payload) - relative, 0),
-            snaplen=snaplen or done.cut,
-            length_lie=False,
-            quoted=False,
-            field_base=last.fragment_start if here else -1,
-        )
-        occ = upper_layer(proto, done.payload, relative, ctx)
-        return Occurrence(
-            proto=occ.proto,
-            status=occ.status,
-            cause=occ.cause,
-            note=occ.note | Note.REASSEMBLED,
-            value=occ.value,
-            expected=occ.expected,
-            partial=occ.partial,
-            field_off=occ.field_off,
-            length=occ.length,
-        )
+        elif entry is not None:
+            out.append(entry)
+        return done
 
 
 def verify_records(

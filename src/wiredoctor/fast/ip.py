@@ -6,8 +6,13 @@ unfinished loose/strict source route, whose last address is the final destinatio
 (RFC 791 §3.1, RFC 1122 §3.2.1.8). IPv6 extension headers (hop-by-hop, destination options,
 routing types 0, 2 and 4) are followed to the upper layer; a routing header with segments
 left names the final destination (RFC 8200 §4.4 and §8.1, RFC 8754 §2 for the SRH).
-Fragments, AH, RPL routing, jumbograms, home-address options, total length 0, lengths beyond
-the wire and headers cut short return `IP_FALLBACK`: the reference path walks those.
+An outermost IPv4 fragment with a plain 20-byte header, and an outermost IPv6 fragment
+with no segments left before its fragment header and (first fragment) the upper layer right
+after it, return `IP_FRAGMENT` (columns filled; the caller adds its reassembly): their
+reassembly keys and pseudo-headers are what the columns hold. Other fragments, AH, RPL
+routing, jumbograms,
+home-address options, total length 0, lengths beyond the wire and headers cut short return
+`IP_FALLBACK`: the reference path walks those.
 
 Always holds: reads stay below `view_end` / the captured bytes; the extension walk is bounded
 in steps; the IP columns written are those of the datagram just walked (the innermost wins
@@ -22,6 +27,7 @@ from wiredoctor.tables import FrameFlag
 
 IP_OK = 0
 IP_FALLBACK = 1
+IP_FRAGMENT = 2
 
 FLAG_SRH = int(FrameFlag.SRH)
 
@@ -77,9 +83,10 @@ def _ipv4_destination(buf: Bytes, base: Int, cap: Int, off: Int, hlen: Int) -> I
 
 @helper
 def ipv4(
-    buf: Bytes, base: Int, cap: Int, off: Int, wire_limit: Int, fr: Row
+    buf: Bytes, base: Int, cap: Int, off: Int, wire_limit: Int, outermost: bool, fr: Row
 ) -> tuple[Int, Int, Int, Int, Int, bool]:
-    """Walk the IPv4 header at `off`; `wire_limit` is where the enclosing region ends.
+    """Walk the IPv4 header at `off`; `wire_limit` is where the enclosing region ends;
+    `outermost` allows `IP_FRAGMENT`.
 
     Returns (state, upper-layer offset, datagram end, protocol, pseudo-header address sum,
     final destination differs from ip.dst).
@@ -93,10 +100,18 @@ def ipv4(
     frag = u16(buf, base, cap, off + 6)
     proto = u8(buf, base, cap, off + 9)
     end = off + total
-    if total < hlen or frag & 0x3FFF or proto == NH_AH or end > wire_limit:
-        # Total length 0 (TSO), a length below the header, fragments, AH, or a length
-        # beyond what encloses the datagram.
+    if total < hlen or proto == NH_AH or end > wire_limit:
+        # Total length 0 (TSO), a length below the header, AH, or a length beyond what
+        # encloses the datagram.
         return IP_FALLBACK, 0, 0, 0, 0, False
+    state = IP_OK
+    if frag & 0x3FFF:
+        # MF or a fragment offset (RFC 791 §3.1). Only the outermost datagram with a plain
+        # header stays: its reassembly key and pseudo-header (no source route) are then
+        # what the columns hold.
+        if not outermost or hlen != 20:
+            return IP_FALLBACK, 0, 0, 0, 0, False
+        state = IP_FRAGMENT
     dst_at = off + 16
     if hlen > 20:
         dst_at = _ipv4_destination(buf, base, cap, off, hlen)
@@ -107,8 +122,8 @@ def ipv4(
     fr.dsfield = u8(buf, base, cap, off + 1)
     fr.ip_len = total
     fr.ip_id = u16(buf, base, cap, off + 4)
-    fr.ip_flags = (frag >> 14) & 1
-    fr.frag_off = 0
+    fr.ip_flags = ((frag >> 14) & 1) | ((frag >> 12) & 2)  # DF, MF
+    fr.frag_off = (frag & 0x1FFF) * 8
     fr.ttl = u8(buf, base, cap, off + 8)
     fr.ip_proto = proto
     fr.ip_hdr_len = hlen
@@ -120,7 +135,7 @@ def ipv4(
     addr = fold(
         ones_sum(buf, base, cap, off + 12, off + 16) + ones_sum(buf, base, cap, dst_at, dst_at + 4)
     )
-    return IP_OK, off + hlen, end, proto, addr, final
+    return state, off + hlen, end, proto, addr, final
 
 
 @helper
@@ -142,9 +157,10 @@ def _options_exotic(buf: Bytes, base: Int, cap: Int, pos: Int, end: Int) -> bool
 
 @helper
 def ipv6(
-    buf: Bytes, base: Int, cap: Int, off: Int, wire_limit: Int, fr: Row
+    buf: Bytes, base: Int, cap: Int, off: Int, wire_limit: Int, outermost: bool, fr: Row
 ) -> tuple[Int, Int, Int, Int, Int, bool]:
-    """Walk the IPv6 header and its extension chain at `off`.
+    """Walk the IPv6 header and its extension chain at `off` (`outermost` allows
+    `IP_FRAGMENT`).
 
     Returns (state, upper-layer offset, datagram end, upper-layer protocol, pseudo-header
     address sum, final destination differs from ipv6.dst).
@@ -161,7 +177,25 @@ def ipv6(
     pos = off + 40
     dst_at = off + 24
     srh = False
+    state = IP_OK
+    ident: Int = -1
+    more: Int = 0
+    frag_off: Int = 0
     for _ in range(MAX_EXTENSIONS):
+        if nh == NH_FRAGMENT and outermost and not srh and pos + 8 <= view_end:
+            # RFC 8200 §4.5: offset in 8-byte units, M flag, 32-bit identification.
+            offmore = u16(buf, base, cap, pos + 2)
+            if offmore & 0xFFF9 == 0:
+                break  # an atomic fragment: the reference path walks it
+            state = IP_FRAGMENT
+            frag_off = (offmore >> 3) * 8
+            more = offmore & 1
+            ident = u32(buf, base, cap, pos + 4)
+            nh = u8(buf, base, cap, pos)
+            pos += 8
+            if frag_off == 0 and nh in (NH_HOPOPTS, NH_ROUTING, NH_FRAGMENT, NH_AH, NH_DSTOPTS):
+                return IP_FALLBACK, 0, 0, 0, 0, False
+            break  # a later fragment carries data, not headers
         if nh != NH_HOPOPTS and nh != NH_DSTOPTS and nh != NH_ROUTING:
             break
         if pos + 8 > view_end:
@@ -189,7 +223,7 @@ def ipv6(
         pos += elen
     else:
         return IP_FALLBACK, 0, 0, 0, 0, False
-    if nh in (NH_FRAGMENT, NH_AH) or end < pos or pos - off > 0xFFFF:
+    if (state == IP_OK and nh in (NH_FRAGMENT, NH_AH)) or end < pos or pos - off > 0xFFFF:
         return IP_FALLBACK, 0, 0, 0, 0, False
     if srh:
         fr.flags |= FLAG_SRH
@@ -197,9 +231,9 @@ def ipv6(
     fr.ip_off = off
     fr.dsfield = (u16(buf, base, cap, off) >> 4) & 0xFF
     fr.ip_len = 40 + plen
-    fr.ip_id = -1
-    fr.ip_flags = 0
-    fr.frag_off = 0
+    fr.ip_id = ident
+    fr.ip_flags = more << 1
+    fr.frag_off = frag_off
     fr.ttl = u8(buf, base, cap, off + 7)
     fr.ip_proto = nh
     fr.ip_hdr_len = pos - off
@@ -214,4 +248,4 @@ def ipv6(
     addr = fold(
         ones_sum(buf, base, cap, off + 8, off + 24) + ones_sum(buf, base, cap, dst_at, dst_at + 16)
     )
-    return IP_OK, pos, end, nh, addr, final
+    return state, pos, end, nh, addr, final

@@ -2,10 +2,13 @@
 encapsulation stack (IPIP, 6in4, 4in6, 6in6, GRE incl. bridging and ERSPAN, VXLAN, Geneve)
 to the innermost upper layer, filling both tables exactly as `decode.verify.Verifier` would.
 
-Frames the kernel does not fully handle (fragments needing reassembly, unknown link types,
-MPLS/PPPoE, lying lengths, headers cut short, ICMP errors quoting a datagram, L2TP/Teredo,
-nesting deeper than `MAX_DATAGRAMS`, …) are marked in `fallback` and verified again by the
-reference path, whose rows replace these.
+Frames the kernel does not fully handle (fragments other than the outermost ones `fast.ip`
+walks, unknown link types, MPLS/PPPoE, lying lengths, headers cut short, ICMP errors quoting a
+datagram, L2TP/Teredo, nesting deeper than `MAX_DATAGRAMS`, …) are marked `REDO_FRAME` in
+`fallback` and verified again by the reference path, whose rows replace these. Those
+outermost fragments are walked here (IPv4 header row; a first fragment's transport columns
+and unverified upper-layer row) and marked `REDO_FRAGMENT`: only their reassembly is left to
+do, in frame order (`fast.fallback`).
 
 Always holds: `verify_chunk` writes only rows [0, n_frames) of `frames` and rows below the
 count it returns of `cksums`; it never reads outside `buf[data_off[i] : data_off[i] +
@@ -18,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from wiredoctor.fast.hashing import hash_payloads
-from wiredoctor.fast.ip import IP_OK, ipv4, ipv6
+from wiredoctor.fast.ip import IP_FALLBACK, IP_FRAGMENT, ipv4, ipv6
 from wiredoctor.fast.jit import Bytes, Int, Row, Scratch, Table, entry, helper
 from wiredoctor.fast.l4 import TUNNEL_ETHER, UP_DONE, UP_TUNNEL, upper
 from wiredoctor.fast.link import (
@@ -39,6 +42,11 @@ MAX_ROWS_PER_FRAME = 2 * MAX_DATAGRAMS
 
 FLAG_SNAPLEN = int(FrameFlag.SNAPLEN)
 FLAG_NOT_IP = int(FrameFlag.NOT_IP)
+FLAG_FRAGMENT = int(FrameFlag.FRAGMENT)
+
+REDO_NONE = 0
+REDO_FRAME = 1  # the reference path verifies the whole frame again
+REDO_FRAGMENT = 2  # the kernel's rows stand; the fragment still goes to reassembly
 
 
 @helper
@@ -76,9 +84,9 @@ def _frame(
     n: Int,
     depths: Scratch,
     span: Scratch,
-) -> tuple[Int, bool]:
-    """Walk one frame; returns (next free checksum row, needs the reference path). The
-    payload to hash is left in `span` (start in `buf`, length; 0 when none).
+) -> tuple[Int, Int]:
+    """Walk one frame; returns (next free checksum row, `REDO_*`). The payload to hash is
+    left in `span` (start in `buf`, length; 0 when none).
 
     The encapsulation stack is a loop: each pass walks one IP datagram (after an inner
     Ethernet header when a tunnel carries one) and its upper layer, which either ends the
@@ -88,7 +96,7 @@ def _frame(
     kind, off, end, limit = walk_link(buf, base, cap, linktype, fr)
     if kind == LINK_FALLBACK or off > 0xFFFF or cap - off > 0xFFFF:
         # Also frames whose trailer could overflow the 16-bit columns: the reference decides.
-        return n, True
+        return n, REDO_FRAME
     fr.l2_len = off
     if kind != LINK_IP4 and kind != LINK_IP6:
         fr.flags |= FLAG_NOT_IP
@@ -96,7 +104,7 @@ def _frame(
             buf, base, cap, wire, end, limit
         )
         fr.trailer_nonzero_pad = dirty
-        return n, False
+        return n, REDO_NONE
     depths[:] = 0
     region = cap  # captured bytes the current level may use
     wire_limit = max(wire, cap)  # where the current level ends on the wire
@@ -104,17 +112,17 @@ def _frame(
         if kind == TUNNEL_ETHER:
             # An Ethernet frame inside a tunnel: its tags are not the link's.
             if off + 14 > region:
-                return n, True
+                return n, REDO_FRAME
             etype = u16(buf, base, region, off + 12)
             if etype <= ETH_MAX_LENGTH:
-                return n, False
+                return n, REDO_NONE
             kind, off, end, _, _ = ethertype_walk(buf, base, region, off + 14, etype)
             if kind == LINK_FALLBACK:
-                return n, True
+                return n, REDO_FRAME
             if kind != LINK_IP4 and kind != LINK_IP6:
-                return n, False
+                return n, REDO_NONE
         if level == MAX_DATAGRAMS:
-            return n, True
+            return n, REDO_FRAME
         if level > 0:
             # Only the innermost datagram's upper layer fills the transport columns; the
             # uppers that lead on (UDP, GRE) wrote only these.
@@ -124,16 +132,20 @@ def _frame(
             fr.l4_payload_len = 0
             span[1] = 0
         if kind == LINK_IP4:
-            state, l4, end, proto, addr, final = ipv4(buf, base, region, off, wire_limit, fr)
-            if state != IP_OK:
-                return n, True
+            state, l4, end, proto, addr, final = ipv4(
+                buf, base, region, off, wire_limit, level == 0, fr
+            )
+            if state == IP_FALLBACK:
+                return n, REDO_FRAME
             depth = depths[P_IPV4]
             depths[P_IPV4] += 1
             n = ipv4_row(ck, n, buf, base, region, off, l4 - off, depth)
         else:
-            state, l4, end, proto, addr, final = ipv6(buf, base, region, off, wire_limit, fr)
-            if state != IP_OK:
-                return n, True
+            state, l4, end, proto, addr, final = ipv6(
+                buf, base, region, off, wire_limit, level == 0, fr
+            )
+            if state == IP_FALLBACK:
+                return n, REDO_FRAME
         if level == 0:
             fr.outer_ip_len = end - off
             fr.pad_len, fr.trailer_len, fr.trailer_off, dirty = _trailer(
@@ -141,6 +153,11 @@ def _frame(
             )
             fr.trailer_nonzero_pad = dirty
         fr.tunnel_depth = level
+        fragment = state == IP_FRAGMENT
+        if fragment:
+            fr.flags |= FLAG_FRAGMENT
+            if fr.frag_off != 0:
+                return n, REDO_FRAGMENT  # later fragments carry no upper-layer header
         state, n, kind, off, region = upper(
             buf,
             base,
@@ -152,16 +169,19 @@ def _frame(
             kind == LINK_IP6,
             final,
             snaplen,
+            fragment,
             depths,
             span,
             fr,
             ck,
             n,
         )
+        if fragment:
+            return n, REDO_FRAGMENT if state == UP_DONE else REDO_FRAME
         if state != UP_TUNNEL:
-            return n, state != UP_DONE
+            return n, REDO_NONE if state == UP_DONE else REDO_FRAME
         wire_limit = region
-    return n, True
+    return n, REDO_FRAME
 
 
 @entry
@@ -191,10 +211,10 @@ def verify_chunk(
 
     The record columns are the batch's, sliced to the chunk; frame i is numbered
     `first_frame + i`. `template[0]` is a frame row with every column absent, copied into
-    each row before it is filled; `fallback[i]` is set to 1 for frames the reference path
-    must redo. `scratch` (int64, at least 18), `starts`, `lengths`, `order` (one per frame)
-    and `counts` (`hashing.LENGTH_BUCKETS` + 1) are scratch space. Returns (frames finished,
-    checksum rows written); payload hashes are set for the frames finished.
+    each row before it is filled; `fallback[i]` is set to the frame's `REDO_*` mark.
+    `scratch` (int64, at least 18), `starts`, `lengths`, `order` (one per frame) and `counts`
+    (`hashing.LENGTH_BUCKETS` + 1) are scratch space. Returns (frames finished, checksum rows
+    written); payload hashes are set for the frames finished.
     """
     total = buf.shape[0]
     blank = template[0]
@@ -227,7 +247,7 @@ def verify_chunk(
             fr.flags |= FLAG_SNAPLEN
         if base < 0 or base + cap > total:
             # Bytes outside the buffer: the batch is inconsistent; never read them.
-            fallback[i] = 1
+            fallback[i] = REDO_FRAME
             continue
         first = n
         span[1] = 0
@@ -235,7 +255,6 @@ def verify_chunk(
         fr.n_cksum = n - first
         starts[i] = span[0]
         lengths[i] = span[1]
-        if redo:
-            fallback[i] = 1
+        fallback[i] = redo
     hash_payloads(buf, starts[:done], lengths[:done], order[:done], counts, frames[:done])
     return done, n

@@ -3,7 +3,9 @@ rows, mirroring `decode.network.walk_upper` and `decode.verify._transport_column
 
 Headers are read only inside the datagram's captured bytes (`view_end`). ICMP/ICMPv6 errors
 that quote a datagram, UDP on tunnel ports, GRE, IP-in-IP and TCP with a data offset below 5
-are handed back (`UP_FALLBACK`) before anything is written.
+are handed back (`UP_FALLBACK`) before anything is written. In a first fragment
+(`fragment`) the upper layer fills its columns but gets an unverified row (its verdict waits
+for reassembly) and leads nowhere: tunnels are not followed, GRE and IP-in-IP go back.
 
 Always holds: at most one checksum row per call; the payload span left for hashing covers
 the captured bytes after the upper header up to the datagram's end (`decode.verify`).
@@ -14,7 +16,7 @@ from __future__ import annotations
 from wiredoctor.checksum.verdict import Proto
 from wiredoctor.fast.jit import Bytes, Int, Row, Scratch, Table, helper
 from wiredoctor.fast.link import LINK_IP4, LINK_IP6
-from wiredoctor.fast.rows import upper_row
+from wiredoctor.fast.rows import fragment_row, upper_row
 from wiredoctor.fast.wire import u8, u16, u32
 
 UP_DONE = 0
@@ -114,6 +116,7 @@ def upper(
     v6: bool,
     final: bool,
     snaplen: bool,
+    fragment: bool,
     depths: Scratch,
     span: Scratch,
     fr: Row,
@@ -121,8 +124,9 @@ def upper(
     n: Int,
 ) -> tuple[Int, Int, Int, Int, Int]:
     """The upper layer `proto` at `off` of a datagram ending at `end` (`cap`: the bytes the
-    enclosing region captured). The payload to hash is left in `span` (start, length); the
-    hash itself is taken later for many frames at once (`fast.hashing`).
+    enclosing region captured; `fragment`: the datagram is a first fragment). The payload to
+    hash is left in `span` (start, length); the hash itself is taken later for many frames
+    at once (`fast.hashing`).
 
     Returns (state, next free checksum row, and for UP_TUNNEL: the kind of the inner header
     (`TUNNEL_*`), its offset, and where the region it may use ends).
@@ -163,7 +167,7 @@ def upper(
         header = 8
     elif proto == IPPROTO_GRE:
         p = P_GRE
-        if avail < 4:
+        if avail < 4 or fragment:
             return UP_FALLBACK, n, 0, 0, 0
         gflags = u16(buf, base, cap, off)
         # RFC 2784 §2 / RFC 2890: checksum+reserved, key, sequence; PPTP adds an ack.
@@ -184,7 +188,10 @@ def upper(
     elif proto == IPPROTO_ETHERNET:
         return UP_FALLBACK, n, 0, 0, 0
     fr.l4_off = off
-    if p >= 0 and not (p == P_GRE and not u16(buf, base, cap, off) & 0x8000):
+    if p >= 0 and fragment:
+        depths[p] += 1
+        n = fragment_row(ck, n, buf, base, cap, p, depths[p] - 1, off, avail)
+    elif p >= 0 and not (p == P_GRE and not u16(buf, base, cap, off) & 0x8000):
         depth = depths[p]
         depths[p] += 1
         n = upper_row(
@@ -237,7 +244,7 @@ def upper(
     fr.l4_payload_len = max(length - header, 0)
     span[0] = base + off + header
     span[1] = max(view_end - off - header, 0)
-    if p == P_UDP:
+    if p == P_UDP and not fragment:
         return _udp_tunnel(buf, base, cap, off, view_end, n)
     if p == P_GRE:
         return _gre_payload(buf, base, cap, off, header, view_end, n)

@@ -125,6 +125,40 @@ def ipv4_row(
 
 
 @helper
+def fragment_row(
+    ck: Table, n: Int, buf: Bytes, base: Int, cap: Int, proto: Int, depth: Int, off: Int, avail: Int
+) -> Int:
+    """The row of a first fragment's upper layer: unverified until its datagram is whole,
+    with the field's value when captured (`decode.checksums.unverified_fragment`)."""
+    if proto == P_TCP:
+        at = 16
+    elif proto in (P_UDP, P_UDPLITE):
+        at = 6
+    else:
+        at = 2  # ICMP, ICMPv6, IGMP
+    value: Int = np.int64(-1)
+    field_off: Int = np.int64(-1)
+    if at + 2 <= avail:
+        value = u16(buf, base, cap, off + at)
+        field_off = off + at
+    absent: Int = np.int64(-1)
+    return emit(
+        ck,
+        n,
+        proto,
+        depth,
+        np.int64(UNVERIFIED),
+        np.int64(CAUSE_NONE),
+        np.int64(0),
+        value,
+        absent,
+        absent,
+        field_off,
+        absent,
+    )
+
+
+@helper
 def upper_row(
     ck: Table,
     n: Int,

@@ -235,7 +235,7 @@ def verify_batches(
             part, rows, fallback = _kernel_batch(batch, capture_index, pool, workers, part)
             redo = np.flatnonzero(fallback)
             if redo.shape[0]:
-                part, rows = reference.replace(batch, part, rows, redo)
+                part, rows = reference.replace(batch, part, rows, redo, fallback)
             cks.append(rows)
     finally:
         if pool is not None:
