@@ -7,11 +7,26 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
-from diff.scenes import Hop, clamp, handshake, two_points
-from diff.tablebuild import ETHERNET, build_tables, ether, ipv4_tcp, write_pcap
-from wiredoctor.diff import diff_captures, diff_json
+from diff.scenes import CLIENT, SERVER, Hop, clamp, handshake, two_points
+from diff.tablebuild import (
+    ETHERNET,
+    build_tables,
+    ether,
+    forward,
+    ipv4_tcp,
+    ipv4_udp,
+    set_tcp_checksum,
+    tcp_checksum,
+    tcp_options,
+    write_pcap,
+)
+from wiredoctor.checksum.rewrite import recompute_checksums
+from wiredoctor.diff import DiffResult, diff_captures, diff_json
+from wiredoctor.diff.jsonstream import write_diff_json
 from wiredoctor.report.diff_text import render_diff
 
 SEED = Path(__file__).resolve().parents[2] / ".." / "shared" / "seeds" / "004_bdb677358e0f59e7.txt"
@@ -155,3 +170,121 @@ def test_bad_input_is_an_input_error(tmp_path: Path) -> None:
         )
     assert caught.value.exit_status == 3
     assert "missing.pcap" in str(caught.value)
+
+
+def _off_by_one(ip: bytes, _to_server: bool) -> bytes:
+    """A broken incremental update on the clamped SYNs: the correct TCP checksum − 1."""
+    if not ip[33] & 0x02:
+        return ip
+    value = tcp_checksum(ip)
+    return set_tcp_checksum(ip, value - 1 if value > 1 else 0xFFFE)
+
+
+def _mixed() -> DiffResult:
+    """One capture pair with most kinds of change: null values, byte ranges, duplicates."""
+    body = b"GET /index.html HTTP/1.1\r\n\r\n"
+    edited = body.replace(b"1.1", b"2.0")
+    ts1 = tcp_options(ts=(100, 5))
+    ts2 = tcp_options(ts=(200, 5))
+    seg = ipv4_tcp(CLIENT, SERVER, 40000, 80, seq=7, payload=b"abc", ip_id=9, options=ts1)
+    again = ipv4_tcp(CLIENT, SERVER, 40000, 80, seq=7, payload=b"abc", ip_id=9, options=ts2)
+    get = ipv4_tcp(CLIENT, SERVER, 40001, 80, seq=50, payload=body, ip_id=10)
+    get_b = recompute_checksums(
+        forward(ipv4_tcp(CLIENT, SERVER, 40001, 80, seq=50, payload=edited, ip_id=10))
+    )
+    dns = ipv4_udp(CLIENT, SERVER, 5000, 53, b"x" * 200, ip_id=11)
+    remarked = bytearray(forward(dns))
+    remarked[1] = 0xB8  # DSCP EF
+    syn = ipv4_tcp(CLIENT, SERVER, 40002, 80, seq=1, flags=0x02, ip_id=12)
+    window = bytearray(forward(syn))
+    window[34:36] = (1000).to_bytes(2, "big")  # checksum left as it was
+    at_a = [
+        (0, ether(seg), ETHERNET),
+        (1_000, ether(get), ETHERNET),
+        (2_000, ether(dns), ETHERNET),
+        (3_000, ether(syn), ETHERNET),
+    ]
+    at_b = [
+        (40_000, ether(forward(again), vlan=42), ETHERNET),
+        (41_000, ether(get_b), ETHERNET),
+        (42_000, ether(recompute_checksums(bytes(remarked)), trailer=b"\x00\x01"), ETHERNET),
+        (42_500, ether(recompute_checksums(bytes(remarked)), trailer=b"\x00\x01"), ETHERNET),
+        (43_000, ether(bytes(window)), ETHERNET),
+    ]
+    return diff_captures(build_tables(at_a, "caf\u00e9 a.pcap"), build_tables(at_b, "b", 1))
+
+
+def _scenes() -> dict[str, DiffResult]:
+    third_segment = 3  # handshake() fills the k-th data segment with bytes([k + 1])
+    lossy = Hop(
+        clock_offset_ns=5_000_000,
+        drop=lambda ip, to_server: to_server and len(ip) > 100 and ip[-1] == third_segment,
+    )
+    unrelated_a = [(0, ether(ipv4_udp(CLIENT, SERVER, 1, 2, b"a", ip_id=1)), ETHERNET)]
+    unrelated_b = [(0, ether(ipv4_udp(SERVER, CLIENT, 3, 4, b"b", ip_id=2)), ETHERNET)]
+    return {
+        "clamp": diff_captures(*two_points(handshake(), Hop(rewrite=[clamp(1200)]))),
+        "off-by-one": diff_captures(
+            *two_points(handshake(), Hop(rewrite=[clamp(1200), _off_by_one]))
+        ),
+        "lossy-offset": diff_captures(*two_points(handshake(), lossy)),
+        "mixed": _mixed(),
+        "no-pairs": diff_captures(
+            build_tables(unrelated_a, "a"), build_tables(unrelated_b, "b", 1)
+        ),
+    }
+
+
+def test_streamed_json_is_the_document() -> None:
+    """The streamed text is `diff_json` compactly dumped, whatever the chunk size."""
+    scenes = _scenes()
+    kinds: set[str] = set()
+    for name, result in scenes.items():
+        doc = diff_json(result)
+        compact = json.dumps(doc, separators=(",", ":"))
+        for chunk in (1, 2, 3, 1 << 14):
+            out = io.StringIO()
+            write_diff_json(result, out, chunk=chunk)
+            text = out.getvalue()
+            assert json.loads(text) == doc, (name, chunk)
+            assert text == compact, (name, chunk)
+        for pair in doc["pairs"]:
+            kinds.update(pair)
+            kinds.update(change["field"] for change in pair["changes"])
+            kinds.update(
+                f"null:{c['field']}" for c in pair["changes"] if c["b"] is None or c["a"] is None
+            )
+    # The scenes reach the rare branches: byte ranges, absent values, optional pair keys.
+    assert {"retransmission", "payload[21:22]", "null:vlan.id", "eth.trailer"} <= kinds
+    assert scenes["no-pairs"].pairs == 0 and scenes["mixed"].pairing.duplicates_b.size == 2
+    assert diff_json(scenes["lossy-offset"])["lost"]["a_to_b"] == [7]
+    assert "\\u00e9" in json.dumps(diff_json(scenes["mixed"]), separators=(",", ":"))
+
+
+def test_command_prints_the_streamed_document(capsys: pytest.CaptureFixture[str]) -> None:
+    from wiredoctor.cli.diff import report
+
+    a, b = two_points(handshake(), Hop(rewrite=[clamp(1200), _off_by_one]))
+    result = diff_captures(a, b)
+    assert report(result, as_json=True) == 1
+    printed = capsys.readouterr().out
+    assert printed.endswith("}\n") and printed.count("\n") == 1
+    doc = json.loads(printed)
+    assert doc == diff_json(result)
+    assert doc["pairs"][0]["checksum_update"] == {"ip": "correct", "tcp": "off-by-one"}
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    dropped=st.sets(st.integers(min_value=0, max_value=13), max_size=5),
+    offset=st.integers(min_value=-10_000_000, max_value=10_000_000),
+    chunk=st.integers(min_value=1, max_value=20),
+)
+def test_streamed_json_after_random_drops(dropped: set[int], offset: int, chunk: int) -> None:
+    packets = handshake()
+    gone = {packets[k].ip for k in dropped}
+    hop = Hop(rewrite=[clamp(1300)], clock_offset_ns=offset, drop=lambda ip, _to: ip in gone)
+    result = diff_captures(*two_points(packets, hop))
+    out = io.StringIO()
+    write_diff_json(result, out, chunk=chunk)
+    assert json.loads(out.getvalue()) == diff_json(result)

@@ -6,7 +6,6 @@ the byte-level comparison and the example view; the command returns its exit sta
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -14,7 +13,7 @@ from contextlib import ExitStack, contextmanager
 import click
 from rich.console import Console
 
-from wiredoctor.diff.jsonout import diff_json
+from wiredoctor.diff.jsonstream import write_diff_json
 from wiredoctor.diff.pair import diff_captures
 from wiredoctor.diff.result import DiffResult
 from wiredoctor.pipeline import load_capture
@@ -25,8 +24,9 @@ from wiredoctor.tables import CaptureTables
 def report(result: DiffResult, *, as_json: bool, console: Console | None = None) -> int:
     """Print `result` (JSON document or human report) and return the exit status."""
     if as_json:
-        # One dumps call: the C encoder in one go is much faster than json.dump's many writes.
-        sys.stdout.write(json.dumps(diff_json(result), separators=(",", ":")))
+        # Written a chunk of pairs at a time: neither the document nor its text is ever whole
+        # in memory, which for a million pairs would be gigabytes.
+        write_diff_json(result, sys.stdout)
         sys.stdout.write("\n")
     else:
         render_diff(result, console if console is not None else Console(highlight=False))

@@ -6,6 +6,9 @@ beside them: per pair `confidence`, `match`, `direction` and, where true,
 `retransmission` / `checksum_partial`; top level `summary`, `clock`, `lost`,
 `duplicates`, `findings`, `notes`.
 
+`document_head` / `document_tail` are the keys before and after `pairs`, shared with
+`jsonstream.write_diff_json`, which writes the same document as text without building it.
+
 Always holds: frame numbers are 1-based; `delay_ns` is B's timestamp minus A's minus the
 clock offset (when one was estimated; negative for packets that reached B's point first);
 the document contains only JSON types.
@@ -114,9 +117,8 @@ def pair_json(result: DiffResult, i: int) -> dict[str, Any]:
     return out
 
 
-def diff_json(result: DiffResult) -> dict[str, Any]:
-    """The whole `diff --json` document."""
-    frames_a, frames_b = result.a.frames["frame"], result.b.frames["frame"]
+def document_head(result: DiffResult) -> dict[str, Any]:
+    """The keys of the document before `pairs`, in document order."""
     clock = result.clock
     return {
         "schema": SCHEMA,
@@ -130,12 +132,18 @@ def diff_json(result: DiffResult) -> dict[str, Any]:
             "method": clock.method,
             "connections": clock.connections,
         },
-        "pairs": pairs_json(result),
-        "only_in_a": [int(x) for x in frames_a[result.pairing.only_a]],
-        "only_in_b": [int(x) for x in frames_b[result.pairing.only_b]],
+    }
+
+
+def document_tail(result: DiffResult) -> dict[str, Any]:
+    """The keys of the document after `pairs`, in document order."""
+    frames_a, frames_b = result.a.frames["frame"], result.b.frames["frame"]
+    return {
+        "only_in_a": frames_a[result.pairing.only_a].tolist(),
+        "only_in_b": frames_b[result.pairing.only_b].tolist(),
         "lost": {
-            "a_to_b": [int(x) for x in frames_a[result.lost_a]],
-            "b_to_a": [int(x) for x in frames_b[result.lost_b]],
+            "a_to_b": frames_a[result.lost_a].tolist(),
+            "b_to_a": frames_b[result.lost_b].tolist(),
         },
         "duplicates": {
             "a": [
@@ -151,3 +159,8 @@ def diff_json(result: DiffResult) -> dict[str, Any]:
         "findings": [f.to_json() for f in result.findings],
         "notes": list(result.notes),
     }
+
+
+def diff_json(result: DiffResult) -> dict[str, Any]:
+    """The whole `diff --json` document (`jsonstream.write_diff_json` writes it as text)."""
+    return {**document_head(result), "pairs": pairs_json(result), **document_tail(result)}
