@@ -18,9 +18,10 @@ SEEDS = Path(__file__).resolve().parents[2] / ".." / "shared" / "seeds"
 
 
 def findings(stem: str) -> dict[str, Any]:
-    (path,) = SEEDS.glob(f"{stem}_*.txt") or [None]
-    if path is None:
+    matches = sorted(SEEDS.glob(f"{stem}_*.txt"))
+    if not matches:
         pytest.skip(f"seed {stem} not found in {SEEDS}")
+    path = matches[0]
     from wiredoctor.decode.verify import verify_records
 
     with open_capture(str(path)) as source:
