@@ -49,7 +49,7 @@ try:
     for _ in range(3):
         data, peer = s.recvfrom(2048); s.sendto(data, peer)
 except OSError:
-    pass
+    pass  # no more datagrams: the exchange is over
 """
 
 UDP_SEND = """
@@ -60,7 +60,7 @@ for size in (17, 64, 301):
     try:
         s.recvfrom(2048)
     except OSError:
-        pass
+        pass  # no echo within the timeout: send the next size
 """
 
 
