@@ -7,7 +7,7 @@ on stderr naming the file, the byte offset when known and what was expected; no 
 from __future__ import annotations
 
 import importlib
-import sys
+import signal
 
 import click
 
@@ -50,6 +50,10 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status instead of raising SystemExit."""
+    if argv is None and hasattr(signal, "SIGPIPE"):
+        # As the console script: a reader that goes away (`| head`) ends us quietly, the way
+        # it ends tcpdump, instead of an error exit that would read as "problems found".
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         status = cli.main(args=argv, prog_name="wiredoctor", standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -63,8 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     except WiredoctorError as problem:
         click.echo(f"wiredoctor: {problem}", err=True)
         return problem.exit_status
-    except BrokenPipeError:
-        sys.stderr.close()
-        return 0
+
     # Each command returns its exit status (standalone mode off hands it back here).
     return int(status) if isinstance(status, int) else 0
