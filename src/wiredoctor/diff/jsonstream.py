@@ -23,10 +23,10 @@ import numpy as np
 import numpy.typing as npt
 
 from wiredoctor.diff.common import DIRECTION_NAMES
-from wiredoctor.diff.fields import Field, field_name, transport_of
+from wiredoctor.diff.fields import Field, field_name
 from wiredoctor.diff.jsonout import document_head, document_tail
 from wiredoctor.diff.result import CHECKSUM_KEYS, MATCH_NAMES, UPDATE_NAMES, DiffResult
-from wiredoctor.diff.values import BYTES_ONLY, field_values
+from wiredoctor.diff.values import BYTES_ONLY, checksum_index, field_values
 
 CHUNK = 1 << 14
 """Pairs formatted per write: enough to amortise the numpy calls per field, while one
@@ -89,21 +89,6 @@ def _row_codes(columns: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
     return code
 
 
-def _checksum_column(field: Field, protos: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Column of `Changes.checksums_*` holding `field` per pair; -1 where none applies.
-
-    The same choice as `values.pair_changes_many` makes for the checksum fields.
-    """
-    if field == Field.IP_CHECKSUM:
-        return np.full(protos.size, CHECKSUM_KEYS.index("ip"), dtype=np.int64)
-    out = np.full(protos.size, -1, dtype=np.int64)
-    for proto in np.unique(protos).tolist():
-        key = transport_of(int(proto))
-        if key in CHECKSUM_KEYS:
-            out[protos == proto] = CHECKSUM_KEYS.index(key)
-    return out
-
-
 def _changes_columns(result: DiffResult, pairs: npt.NDArray[np.int64]) -> list[list[str]]:
     """Columns of text pieces whose per-pair concatenation is the inside of `changes`.
 
@@ -141,7 +126,7 @@ def _changes_columns(result: DiffResult, pairs: npt.NDArray[np.int64]) -> list[l
         keys = combo_inverse[idx] * 2 + (~started[idx]).astype(np.int64)
         ck_a = ck_b = np.full(idx.size, -1, dtype=np.int32)
         if field in (Field.IP_CHECKSUM, Field.L4_CHECKSUM):
-            k = _checksum_column(field, protos[idx])
+            k = checksum_index(field, protos[idx])
             ok = k >= 0
             ck_a = np.where(ok, result.changes.checksums_a[pairs[idx], np.maximum(k, 0)], -1)
             ck_b = np.where(ok, result.changes.checksums_b[pairs[idx], np.maximum(k, 0)], -1)

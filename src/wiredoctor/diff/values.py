@@ -110,7 +110,7 @@ def field_values(
     return column.tolist()  # type: ignore[no-any-return]
 
 
-def _checksum_index(field: Field, protos: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+def checksum_index(field: Field, protos: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
     """Column of `Changes.checksums_*` holding `field` for pairs of these IP protocols."""
     if field == Field.IP_CHECKSUM:
         return np.full(protos.size, CHECKSUM_KEYS.index("ip"), dtype=np.int64)
@@ -154,7 +154,7 @@ def pair_changes_many(
         names = [names_by_combo[k] for k in combo_inverse[idx].tolist()]
         ck_a = ck_b = np.full(idx.size, -1, dtype=np.int32)
         if field in (Field.IP_CHECKSUM, Field.L4_CHECKSUM):
-            k = _checksum_index(field, protos[idx])
+            k = checksum_index(field, protos[idx])
             ok = k >= 0
             ck_a = np.where(ok, result.changes.checksums_a[pairs[idx], np.maximum(k, 0)], -1)
             ck_b = np.where(ok, result.changes.checksums_b[pairs[idx], np.maximum(k, 0)], -1)
