@@ -26,23 +26,12 @@ PORT = 5202
 _LINGER_S = 1.5
 
 
-class PipeClosingLab(Lab):
-    """The lab, also closing the stderr pipes of the processes it started."""
-
-    def close(self) -> None:
-        started = list(self.processes)
-        super().close()
-        for proc in started:
-            if proc.stderr is not None:
-                proc.stderr.close()
-
-
 def _router_captures(tmp_path: Path, rule: list[str], nbytes: int = 30_000) -> tuple[Path, Path]:
     """Run one TCP transfer through the router with `rule` installed; (client-side, server-side)
     captures taken on the router."""
     tag = str(os.getpid() % 10000)
     a_pcap, b_pcap = tmp_path / "a.pcap", tmp_path / "b.pcap"
-    with PipeClosingLab("df") as lab:
+    with Lab("df") as lab:
         client, router, server = (lab.ns(n) for n in ("cl", "rt", "sv"))
         cif, rcif, rsif, sif = f"c{tag}", f"rc{tag}", f"rs{tag}", f"s{tag}"
         for ns in (client, router, server):

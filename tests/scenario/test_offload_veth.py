@@ -87,10 +87,6 @@ def _record(tmp_path: Path, *, sender_tx: bool, peer_tx: bool) -> Path:
             lab.run(client, sys.executable, "-c", UDP_SEND, PEER, str(UDP_PORT), timeout=15)
             echo.wait(timeout=10)
             time.sleep(1.2)  # past libpcap's buffer timeout, so the last frames are written
-        # The lab keeps each process's stderr pipe open; every process has ended by now.
-        for proc in lab.processes:
-            if proc.stderr is not None:
-                proc.stderr.close()
     return pcap
 
 

@@ -15,17 +15,6 @@ from wiredoctor.checks.run import CheckOptions, run_checks
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 
-class PipeClosingLab(Lab):
-    """The lab, also closing the stderr pipes of the processes it started."""
-
-    def close(self) -> None:
-        started = list(self.processes)
-        super().close()
-        for proc in started:
-            if proc.stderr is not None:
-                proc.stderr.close()
-
-
 SERVER = "10.71.3.2"
 PORT = 5201
 
@@ -57,7 +46,7 @@ def test_pmtu_black_hole_seen_from_the_client(tmp_path: Path) -> None:
 
     tag = str(os.getpid() % 10000)
     pcap = tmp_path / "client.pcap"
-    with PipeClosingLab("pm") as lab:
+    with Lab("pm") as lab:
         client, server, cif = _build(lab, tag)
         lab.run(client, "ping", "-c", "1", "-W", "2", SERVER, check=False)  # ARP, routes
         with lab.capture(client, cif, pcap):

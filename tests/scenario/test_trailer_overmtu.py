@@ -19,17 +19,6 @@ from wiredoctor.checks.run import CheckOptions, run_checks
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 
-class PipeClosingLab(Lab):
-    """The lab, also closing the stderr pipes of the processes it started."""
-
-    def close(self) -> None:
-        started = list(self.processes)
-        super().close()
-        for proc in started:
-            if proc.stderr is not None:
-                proc.stderr.close()
-
-
 PEER = "10.72.0.2"
 TRAILER = b"\x25\x7f"
 
@@ -37,7 +26,7 @@ TRAILER = b"\x25\x7f"
 def _lab_capture(tmp_path: Path) -> Path:
     tag = str(os.getpid() % 10000)
     pcap = tmp_path / "lab.pcap"
-    with PipeClosingLab("tr") as lab:
+    with Lab("tr") as lab:
         a, b = lab.ns("a"), lab.ns("b")
         lab.link(a, f"ta{tag}", "10.72.0.1/24", b, f"tb{tag}", f"{PEER}/24")
         lab.run(a, "ethtool", "-K", f"ta{tag}", "tso", "off", "gso", "off", check=False)
