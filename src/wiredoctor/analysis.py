@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from wiredoctor.checks.finding import Finding, Severity
+from wiredoctor.checks.finding import Finding
 from wiredoctor.checks.run import CheckOptions, run_checks
 from wiredoctor.diagnose.diagnosis import Diagnosis
-from wiredoctor.diagnose.engine import diagnose
+from wiredoctor.diagnose.engine import diagnose, has_problems
 from wiredoctor.host.facts import HostFacts
 from wiredoctor.pipeline import Progress, load_capture
 from wiredoctor.tables import CaptureTables
@@ -32,7 +32,7 @@ class Analysis:
     @property
     def problems(self) -> bool:
         """True when a diagnosis of severity warning or error was made (exit status 1)."""
-        return any(d.severity in (Severity.WARNING, Severity.ERROR) for d in self.diagnoses)
+        return has_problems(self.diagnoses)
 
 
 def analyse(
