@@ -47,7 +47,9 @@ def load_capture(path: str, index: int = 0, progress: Progress | None = None) ->
             batches = source.batches()
             if progress is not None:
                 batches = _reporting(batches, source.size, progress)
-            frames, checksums = verify_batches(batches, capture_index=index)
+            frames, checksums = verify_batches(
+                batches, capture_index=index, capture_bytes=source.size
+            )
     except BaseException:
         source.close()
         raise

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from wiredoctor.fast import cache
 from wiredoctor.fast.fallback import ReferencePath
+from wiredoctor.fast.growing import Growing, estimate_rows
 from wiredoctor.fast.hashing import LENGTH_BUCKETS
 from wiredoctor.fast.kernel import MAX_ROWS_PER_FRAME, verify_chunk
 from wiredoctor.tables import (
@@ -213,16 +214,18 @@ def _kernel_batch(
 
 
 def verify_batches(
-    batches: Iterable[Batch], capture_index: int = 0
+    batches: Iterable[Batch], capture_index: int = 0, capture_bytes: int = 0
 ) -> tuple[FrameTable, ChecksumTable]:
     """Verify every frame of `batches` (one capture, in order) with the numba kernels.
 
     Returns the same (FrameTable, ChecksumTable) as `decode.verify.verify_records` would for
-    the same records; `capture_index` fills the `capture` column.
+    the same records; `capture_index` fills the `capture` column. `capture_bytes`, the
+    size of the capture when known, lets the tables be reserved once after the first batch.
     """
     reference = ReferencePath(capture_index)
-    frames = _Growing(FRAME_DTYPE)
-    cks = _Growing(CHECKSUM_DTYPE)
+    frames = Growing(FRAME_DTYPE)
+    cks = Growing(CHECKSUM_DTYPE)
+    reserved = capture_bytes <= 0
     workers = _threads()
     pool: ThreadPoolExecutor | None = None
     try:
@@ -236,6 +239,11 @@ def verify_batches(
             redo = np.flatnonzero(fallback)
             if redo.shape[0]:
                 part, rows = reference.replace(batch, part, rows, redo, fallback)
+            if not reserved:
+                reserved = True
+                read = int(batch.file_off[-1]) + int(batch.caplen[-1])
+                frames.reserve(estimate_rows(frames.size, read, capture_bytes))
+                cks.reserve(estimate_rows(int(rows.shape[0]), read, capture_bytes))
             cks.append(rows)
     finally:
         if pool is not None:
@@ -244,40 +252,6 @@ def verify_batches(
     checksum_table = cks.finish()
     _number_rows(frame_table, checksum_table, capture_index)
     return frame_table, checksum_table
-
-
-class _Growing:
-    """A table that grows in place as batches arrive.
-
-    numpy's `resize` reallocates, which for large blocks remaps pages instead of copying
-    them, so the rows of every batch are written once, where they stay; a list of parts
-    joined at the end would write (and first-touch) every row twice.
-    """
-
-    def __init__(self, dtype: np.dtype[np.void]) -> None:
-        self.array: npt.NDArray[np.void] = np.empty(0, dtype=dtype)
-        self.size = 0
-
-    def extend(self, count: int) -> npt.NDArray[np.void]:
-        """Room for `count` more rows; returns them (a view valid until the next call)."""
-        need = self.size + count
-        if need > self.array.shape[0]:
-            capacity = max(need, self.array.shape[0] + self.array.shape[0] // 2)
-            self.array.resize(capacity, refcheck=False)
-        view = self.array[self.size : need]
-        self.size = need
-        return view
-
-    def append(self, rows: npt.NDArray[np.void]) -> None:
-        """Copy `rows` after the rows already held (as bytes: numpy copies packed records
-        field by field otherwise)."""
-        target = self.extend(rows.shape[0])
-        target.view(np.uint8)[:] = np.ascontiguousarray(rows).view(np.uint8)
-
-    def finish(self) -> npt.NDArray[np.void]:
-        """The rows held, trimmed to size."""
-        self.array.resize(self.size, refcheck=False)
-        return self.array
 
 
 def _concat(parts: list[npt.NDArray[np.void]]) -> npt.NDArray[np.void]:
