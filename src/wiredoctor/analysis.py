@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from wiredoctor.checks.finding import Finding
@@ -55,6 +54,9 @@ def analyse(
 
     items = list(enumerate(paths))
     if len(items) > 1:
+        # Imported only when there is more than one capture to read at a time.
+        from concurrent.futures import ThreadPoolExecutor
+
         workers = min(len(items), os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             captures = list(pool.map(load, items))

@@ -17,12 +17,14 @@ from collections.abc import Callable, Iterator
 
 from wiredoctor.capture.batch import RecordBatch
 from wiredoctor.capture.open import open_capture
+from wiredoctor.capture.walk import KERNEL_BYTES
 from wiredoctor.decode.verify import verify_records
-from wiredoctor.fast.verify import verify_batches
 from wiredoctor.tables import CaptureTables
 
-SMALL_CAPTURE = 1 << 20
-"""Below this many bytes the reference decoders finish before the kernels would be loaded."""
+SMALL_CAPTURE = KERNEL_BYTES
+"""Below this many bytes the reference decoders finish before the kernels would be loaded
+(the bound under which the record walk is plain Python too: such a capture never loads
+numba)."""
 
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes in all) as a capture is read."""
@@ -44,6 +46,9 @@ def load_capture(path: str, index: int = 0, progress: Progress | None = None) ->
         if source.format == "text" or source.size < SMALL_CAPTURE:
             frames, checksums = verify_records(source.records(), capture_index=index)
         else:
+            # Imported here, not above: it loads numba, which a small capture never needs.
+            from wiredoctor.fast.verify import verify_batches
+
             batches = source.batches()
             if progress is not None:
                 batches = _reporting(batches, source.size, progress)

@@ -11,9 +11,9 @@ from wiredoctor.capture.timestamps import (
     RES_BINARY,
     RES_DECIMAL,
     tsresol_parts,
-    units_to_ns,
     units_to_ns_reference,
 )
+from wiredoctor.capture.timestamps_kernel import units_to_ns
 
 
 def test_tsresol_byte() -> None:

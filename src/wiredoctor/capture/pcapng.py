@@ -1,4 +1,7 @@
-"""The pcapng reader: section and interface state in Python, packet blocks in the kernel.
+"""The pcapng reader: section and interface state in Python, packet blocks in a walker.
+
+Packet blocks are indexed by `pcapng_kernel` (numba, large captures) or `pcapng_plain`
+(small ones); the caller of `walk` says which, and both give the same rows and codes.
 
 Section Header Block (draft-ietf-opsawg-pcapng §4.1): a new section resets the interface
 list and may change byte order. Interface Description Block (§4.2): link type, snaplen and
@@ -6,20 +9,23 @@ the options the timestamps need, `if_tsresol` (9) and `if_tsoffset` (14). Interf
 are numbered per section, as the EPB's Interface ID field counts them (and tshark 4.0
 prints them).
 
-Always holds: the walker's state after a window is the state at the first byte of the
-next window; every read of a block checks the block lies in the window; interface ids
-that the batch columns cannot hold (above 65535) stop the walk instead of wrapping.
+Always holds: importing this module does not import numba; the walker's state after a
+window is the state at the first byte of the next window; every read of a block checks the
+block lies in the window; interface ids that the batch columns cannot hold (above 65535)
+stop the walk instead of wrapping.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from wiredoctor.capture import pcapng_kernel as kernel
+from wiredoctor.capture import pcapng_format as block
+from wiredoctor.capture import pcapng_plain
 from wiredoctor.capture.timestamps import RES_DECIMAL, tsresol_parts
 from wiredoctor.capture.walk import Columns, Status, Step
 
@@ -59,7 +65,7 @@ def parse_interface(body: bytes, big: bool) -> Interface:
         code = int.from_bytes(body[pos : pos + 2], order)
         length = int.from_bytes(body[pos + 2 : pos + 4], order)
         value = body[pos + 4 : pos + 4 + length]
-        if code == kernel.OPT_END or pos + 4 + length > end:
+        if code == block.OPT_END or pos + 4 + length > end:
             break
         if code == OPT_TSRESOL and length >= 1:
             res_kind, res_exp = tsresol_parts(value[0])
@@ -103,11 +109,17 @@ class PcapngWalker:
             np.array([max(-(1 << 40), min(1 << 40, i.offset_s)) for i in ifs], dtype=np.int64),
         )
 
-    def walk(self, buf: npt.NDArray[np.uint8], pos: int, columns: Columns) -> Step:
+    def walk(self, buf: npt.NDArray[np.uint8], pos: int, columns: Columns, compiled: bool) -> Step:
+        walk_pcapng: Callable[..., tuple[int, int, int, int, int]] = pcapng_plain.walk_pcapng
+        if compiled:
+            # Loaded only here: importing numba costs more than walking a small capture.
+            from wiredoctor.capture import pcapng_kernel
+
+            walk_pcapng = pcapng_kernel.walk_pcapng
         filled = 0
         while True:
             linktype, snaplen, res_kind, res_exp, offset_s = self._arrays
-            filled, pos, code, arg, arg2 = kernel.walk_pcapng(
+            filled, pos, code, arg, arg2 = walk_pcapng(
                 buf,
                 pos,
                 filled,
@@ -128,9 +140,9 @@ class PcapngWalker:
                 columns.comment_off,
                 columns.comment_len,
             )
-            if code == kernel.CODE_SHB:
+            if code == block.CODE_SHB:
                 step_or_len = self._section(buf, pos)
-            elif code == kernel.CODE_IDB:
+            elif code == block.CODE_IDB:
                 step_or_len = self._interface(buf, pos, arg)
             else:
                 return self._step(buf, filled, pos, code, arg, arg2)
@@ -161,7 +173,7 @@ class PcapngWalker:
         if length < 28:
             problem = f"section header block length {length} is below 28"
             return Step(count=0, pos=pos, status=Status.STOP, problem=problem)
-        if length > kernel.MAX_BLOCK:
+        if length > block.MAX_BLOCK:
             problem = f"section header block length {length} is beyond any real header"
             return Step(count=0, pos=pos, status=Status.STOP, problem=problem)
         if length > have:
@@ -211,11 +223,11 @@ class PcapngWalker:
             what = "block header" if arg == 8 else "block"
             problem = f"{what} incomplete ({have} of {arg} bytes)"
             return Step(count=filled, pos=pos, status=Status.PARTIAL, need=arg, problem=problem)
-        if code == kernel.CODE_SHORT_BLOCK:
+        if code == block.CODE_SHORT_BLOCK:
             problem = f"block length {arg} is below the 12-byte minimum"
-        elif code == kernel.CODE_HUGE_BLOCK:
-            problem = f"packet block length {arg} is beyond {kernel.MAX_BLOCK} bytes"
-        elif code == kernel.CODE_NO_INTERFACE:
+        elif code == block.CODE_HUGE_BLOCK:
+            problem = f"packet block length {arg} is beyond {block.MAX_BLOCK} bytes"
+        elif code == block.CODE_NO_INTERFACE:
             problem = (
                 f"packet block names interface {arg}; the section describes {arg2} interface(s)"
             )

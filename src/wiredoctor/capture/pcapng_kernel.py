@@ -1,4 +1,4 @@
-"""The numba kernel that walks pcapng blocks inside one mapped window.
+"""The numba kernel that walks pcapng blocks inside one mapped window (large captures).
 
 Blocks (draft-ietf-opsawg-pcapng §3.1): type (4), total length (4), body, total length (4).
 Packet blocks are indexed here: Enhanced Packet Block (type 6, §4.3), Simple Packet Block
@@ -6,10 +6,16 @@ Packet blocks are indexed here: Enhanced Packet Block (type 6, §4.3), Simple Pa
 interface descriptions are handed back to Python (they are rare and carry the state the
 kernel reads); every other block type is skipped by its length, even past the window.
 
-Always holds: every read is checked against the window first; a block length below 12 or a
-packet block above MAX_BLOCK stops the walk; a block length that is not a multiple of 4 is
-rounded up and the trailing length copy is not compared (Wireshark reads such files; so do
-we).
+`pcapng_plain.walk_pcapng` is the same walk in plain Python for small captures (same
+arguments, same result; the tests compare them). The constants live in `pcapng_format`:
+numba reads them as compile-time constants, so a change there needs this file touched too
+(numba checks only this file's date against its cache).
+
+Always holds: only `pcapng.PcapngWalker` imports this module, and only for captures large
+enough to be worth loading numba; every read is checked against the window first; a block
+length below 12 or a packet block above MAX_BLOCK stops the walk; a block length that is
+not a multiple of 4 is rounded up and the trailing length copy is not compared (Wireshark
+reads such files; so do we).
 """
 
 from __future__ import annotations
@@ -18,29 +24,26 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from wiredoctor.capture.pcapng_format import (
+    BLOCK_EPB,
+    BLOCK_IDB,
+    BLOCK_OPB,
+    BLOCK_SHB,
+    BLOCK_SPB,
+    CODE_BAD_PACKET,
+    CODE_HUGE_BLOCK,
+    CODE_IDB,
+    CODE_NO_INTERFACE,
+    CODE_SHB,
+    CODE_SHORT_BLOCK,
+    MAX_BLOCK,
+    OPT_COMMENT,
+    OPT_END,
+    OPT_FLAGS,
+)
 from wiredoctor.capture.readint import u16, u32
-from wiredoctor.capture.timestamps import RES_DECIMAL, units_to_ns
-
-MAX_BLOCK = 64 << 20
-"""Packet blocks larger than this are treated as lies (bounds one window)."""
-
-BLOCK_SHB = 0x0A0D0D0A
-BLOCK_IDB = 1
-BLOCK_OPB = 2
-BLOCK_SPB = 3
-BLOCK_EPB = 6
-
-OPT_END = 0
-OPT_COMMENT = 1
-OPT_FLAGS = 2  # epb_flags (§4.3.1) / pack_flags (Appendix A): same layout
-
-# Status codes beyond walk.Status (0 window done, 1 partial, 2 full).
-CODE_SHB = 10  # a section header starts at pos
-CODE_IDB = 11  # an interface description block lies wholly in the window at pos
-CODE_SHORT_BLOCK = 12  # arg: block length below 12
-CODE_HUGE_BLOCK = 13  # arg: block length above MAX_BLOCK
-CODE_NO_INTERFACE = 14  # arg: interface id, arg2: interfaces in the section
-CODE_BAD_PACKET = 15  # arg: captured length, arg2: block length (data does not fit)
+from wiredoctor.capture.timestamps import RES_DECIMAL
+from wiredoctor.capture.timestamps_kernel import units_to_ns
 
 
 @numba.njit(cache=True)

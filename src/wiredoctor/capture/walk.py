@@ -1,11 +1,14 @@
 """The window loop shared by the pcap and pcapng readers.
 
-A format's `Walker` indexes records inside one mapped window with a numba kernel; this loop
-maps the windows, carries a record that straddles a window's end over to the next window
-(whose start is that record), grows a window for a record bigger than it, turns the
-columns into `RecordBatch`es, and turns a stop into one warning naming the byte offset.
+A format's `Walker` indexes records inside one mapped window, with a numba kernel for a
+stream of KERNEL_BYTES or more and in plain Python below that (this loop decides, once per
+walk, from the stream's size; both give the same records). This loop maps the windows,
+carries a record that straddles a window's end over to the next window (whose start is that
+record), grows a window for a record bigger than it, turns the columns into
+`RecordBatch`es, and turns a stop into one warning naming the byte offset.
 
-Always holds: frames are numbered 1, 2, 3… across windows and sections; a record is only
+Always holds: a stream shorter than KERNEL_BYTES is walked without importing numba; frames
+are numbered 1, 2, 3… across windows and sections; a record is only
 yielded when all its bytes are in the stream; the loop ends (every step advances or stops)
 and never maps more than the window size or one record, whichever is larger.
 """
@@ -31,6 +34,15 @@ BATCH_MAX = 1 << 18
 
 POOL_SIZE = 3
 """Column sets kept for reuse."""
+
+KERNEL_BYTES = 1 << 20
+"""Streams at least this long are walked by the numba kernels, shorter ones in plain Python.
+
+Loading numba and its cached kernels takes longer than walking a capture this small in
+Python, so a small capture never loads it. The same bound as `pipeline.SMALL_CAPTURE`, below
+which the reference decoders verify the frames: a small capture is then read without numba
+from end to end.
+"""
 
 # References to a column while `unshared` looks at it: the attribute, the tuple, the loop
 # variable and getrefcount's argument (CPython counts).
@@ -135,8 +147,9 @@ class Walker(Protocol):
     min_record: int
     """Smallest possible record, to size the columns."""
 
-    def walk(self, buf: npt.NDArray[np.uint8], pos: int, columns: Columns) -> Step:
-        """Index records from `pos` on into `columns` (from row 0)."""
+    def walk(self, buf: npt.NDArray[np.uint8], pos: int, columns: Columns, compiled: bool) -> Step:
+        """Index records from `pos` on into `columns` (from row 0); `compiled` chooses the
+        numba kernel over the plain-Python walk (same result, different start-up cost)."""
         ...
 
 
@@ -147,9 +160,16 @@ def drive(
     window_bytes: int,
     path: str,
     warnings: list[str],
+    compiled: bool | None = None,
 ) -> Iterator[RecordBatch]:
-    """Yield the batches of the records from stream offset `start` to the end."""
+    """Yield the batches of the records from stream offset `start` to the end.
+
+    `compiled` forces the numba walk (True) or the plain one (False); by default the stream's
+    size decides (KERNEL_BYTES).
+    """
     window_bytes = max(window_bytes, 1)
+    if compiled is None:
+        compiled = stream.size >= KERNEL_BYTES
     frame = 1
     window_start = start
     size = window_bytes
@@ -165,7 +185,7 @@ def drive(
         while True:
             capacity = min(BATCH_MAX, (buf.shape[0] - pos) // walker.min_record + 1)
             columns = _columns(pool, capacity)
-            step = walker.walk(buf, pos, columns)
+            step = walker.walk(buf, pos, columns, compiled)
             if step.count:
                 yield columns.batch(buf, window_start, step.count, frame)
                 frame += step.count

@@ -1,7 +1,8 @@
 """What every check shares: the tables, resolved direction, link header sizes, flow hashing,
 and the short row lists most checks start from.
 
-Built once per run by `build_context` with one pass over each table (`rowscan`). Always
+Built once per run by `build_context` with one pass over each table (`passes`: numba kernels
+for large tables, numpy for small ones, the same values either way). Always
 holds: per-frame arrays are aligned with the frame table unless named for the checksum table;
 row lists are ascending; nothing here mutates the tables; `counted` is False only for the
 second sighting of a packet on a Linux cooked capture (`tcpdump -i any`), so flow analysis
@@ -20,8 +21,10 @@ import numpy.typing as npt
 from wiredoctor.capture.record import LinkType
 from wiredoctor.checks.codes import BY_SYMBOL
 from wiredoctor.checks.finding import Evidence, Finding
+from wiredoctor.checks.flowkeys import mix as mix
+from wiredoctor.checks.flowkeys import wrap32 as wrap32
 from wiredoctor.checks.options import CheckOptions
-from wiredoctor.checks.rowscan import checksum_pass, frame_pass
+from wiredoctor.checks.passes import checksum_pass, frame_pass
 from wiredoctor.checksum.verdict import Cause, Note, Proto, Status
 from wiredoctor.errors import WiredoctorError
 from wiredoctor.tables import CaptureTables, FrameFlag, address_text
@@ -42,26 +45,6 @@ LINK_HEADER: dict[int, int] = {
     LinkType.IPV6: 0,
     LinkType.LINUX_SLL2: 20,
 }
-
-_MIX_SEED = np.uint64(0x9E3779B97F4A7C15)
-
-
-def mix(*columns: npt.NDArray[Any]) -> U64:
-    """A 64-bit hash per row of the given integer columns (splitmix64 finaliser per column)."""
-    n = len(columns[0])
-    h = np.full(n, _MIX_SEED, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for col in columns:
-            h = h ^ col.astype(np.uint64)
-            h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-            h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-            h = h ^ (h >> np.uint64(31))
-    return h
-
-
-def wrap32(diff: I64) -> I64:
-    """A 32-bit sequence-number difference as a signed value (RFC 1982 serial arithmetic)."""
-    return ((diff + (1 << 31)) & 0xFFFF_FFFF) - (1 << 31)
 
 
 @dataclass(slots=True, kw_only=True)

@@ -5,8 +5,9 @@ its columns one by one walks all of it a dozen times. These kernels read each re
 Pass one picks the counted TCP rows, hashes their directional flow keys (the same splitmix64
 as `context.mix`) and numbers flows in first-seen order; pass two writes every per-row array
 of the view in capture order and runs the per-flow state (highest end sent so far, highest
-ack, the previous segment's ack and window). Always holds: the kernels allocate nothing (the
-caller passes every output); rows stay in capture order.
+ack, the previous segment's ack and window). `plainscan` holds the same passes in numpy for
+small tables and `passes` chooses. Always holds: the kernels allocate nothing (the caller
+passes every output); rows stay in capture order; only `passes` imports this module.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from typing import Any
 import numba
 import numpy as np
 
+# NONE: below any relative sequence number, "no value" in the view's int64 columns; one
+# definition for both speeds.
+from wiredoctor.checks.plainscan import NONE
+
 _SEED = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -24,8 +29,6 @@ _FIN, _SYN, _ACK = 1, 2, 16
 _SYN_FIN_RST = 1 | 2 | 4
 _HALF = 1 << 31
 _LOW32 = 0xFFFF_FFFF
-NONE = -(1 << 40)
-"""Below any relative sequence number: "no value" in the view's int64 columns."""
 
 
 @numba.njit(cache=True, nogil=True)

@@ -3,8 +3,10 @@
 The frame pass resolves each frame's direction and link-header size and lists the few rows
 most checks look at (ICMP, trailers, non-zero padding, snaplen cuts, frames over the MTU);
 the checksum pass maps checksum rows to frame rows and lists the rows that are not plainly
-good. Reading each wide record once costs less than a column pass per question. Always holds:
-the kernels allocate nothing (the caller passes every output) and list rows in table order.
+good. Reading each wide record once costs less than a column pass per question; `plainscan`
+holds the same passes in numpy for small tables and `passes` chooses. Always holds: the
+kernels allocate nothing (the caller passes every output) and list rows in table order; only
+`passes` imports this module.
 """
 
 from __future__ import annotations

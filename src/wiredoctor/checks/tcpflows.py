@@ -1,6 +1,7 @@
 """The TCP flow view: counted TCP segments in capture order, each with its direction of flow.
 
-Built once per run (cached in the context) by the two passes of `flowscan`: flow keys hash
+Built once per run (cached in the context) by the two flow passes (`passes`: the numba
+kernels of `flowscan` for large tables, `plainscan` for small ones): flow keys hash
 the address halves and ports, flows get dense ids in key order, and sequence numbers are made
 relative to each flow's first seen sequence number with RFC 1982 serial arithmetic, so
 wrap-around and text captures with relative numbers (Wireshark lists) behave alike. Always
@@ -16,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from wiredoctor.checks.context import I64, CheckContext, Mask
-from wiredoctor.checks.flowscan import NONE, tcp_fill_pass, tcp_flows_pass
+from wiredoctor.checks.passes import tcp_fill, tcp_flows
+from wiredoctor.checks.plainscan import NONE
 
 FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
 _NONE = NONE
@@ -74,23 +76,16 @@ def tcp_view(ctx: CheckContext) -> TcpView:
 def _build(ctx: CheckContext) -> TcpView:
     frames = ctx.frames
     n = len(frames)
-    # Pass one: counted TCP rows, flows numbered as first seen (see flowscan). Only the
-    # slots are filled up front; the other arrays are touched as far as they are used.
+    # Pass one: counted TCP rows, flows numbered as first seen (see flowscan). The arrays
+    # are touched only as far as they are used.
     rows_cap = np.empty(n, dtype=np.int64)
     flow_cap = np.empty(n, dtype=np.int64)
     keys_seen = np.empty(n, dtype=np.uint64)
     rkeys_seen = np.empty(n, dtype=np.uint64)
     seq0_seen = np.empty(n, dtype=np.int64)
-    size = 1 << 16
-    while True:
-        slots = np.full(size, -1, dtype=np.int64)
-        n_rows, n_flows = tcp_flows_pass(
-            frames, ctx.counted, rows_cap, flow_cap, keys_seen, rkeys_seen, seq0_seen, slots
-        )
-        if n_flows >= 0:
-            break
-        size *= 4
-    del slots
+    n_rows, n_flows = tcp_flows(
+        frames, ctx.counted, rows_cap, flow_cap, keys_seen, rkeys_seen, seq0_seen
+    )
     # Dense flow ids in key order (what orders flows with equal counts in the facts).
     order = np.argsort(keys_seen[:n_flows], kind="stable")
     rank = np.empty(n_flows, dtype=np.int64)
@@ -112,7 +107,7 @@ def _build(ctx: CheckContext) -> TcpView:
     frame_flags = np.empty(n_rows, dtype=np.uint32)
     repeats = np.empty(n_rows, dtype=bool)
     state = np.full((4, n_flows), _NONE, dtype=np.int64)
-    tcp_fill_pass(
+    tcp_fill(
         frames, rows_cap[:n_rows], flow_cap[:n_rows], rank, seq0, reverse, wide, frame, flags,
         seg_len, payload, win, ip_len, frame_flags, repeats, state,
     )  # fmt: skip

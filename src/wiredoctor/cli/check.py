@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 from wiredoctor.analysis import analyse
 from wiredoctor.checks.run import CheckOptions
 from wiredoctor.host.snapshot import load_snapshot
 from wiredoctor.report.json_out import check_document
-from wiredoctor.report.progress import capture_progress
-from wiredoctor.report.terminal import render_check
+
+if TYPE_CHECKING:
+    from wiredoctor.report.progress import ProgressFor
 
 
 @click.command()
@@ -41,7 +43,7 @@ def check(captures: tuple[str, ...], as_json: bool, host_snapshot: str | None, m
     host = load_snapshot(host_snapshot) if host_snapshot else None
     # A bar on stderr only, and never while --json goes to a pipe.
     show_bar = not as_json or sys.stdout.isatty()
-    with capture_progress(captures, enabled=show_bar) as progress:
+    with _progress(captures, show_bar) as progress:
         analysis = analyse(captures, options=CheckOptions(mtu=mtu), host=host, progress=progress)
     if as_json:
         # The document carries the warnings too; stderr tells a person watching the pipe.
@@ -51,5 +53,21 @@ def check(captures: tuple[str, ...], as_json: bool, host_snapshot: str | None, m
         json.dump(check_document(analysis), sys.stdout, indent=None, separators=(",", ":"))
         sys.stdout.write("\n")
     else:
+        # rich is imported only for output meant for a person (JSON does not need it).
+        from rich.console import Console
+
+        from wiredoctor.report.terminal import render_check
+
         render_check(analysis, Console(highlight=False))
     return 1 if analysis.problems else 0
+
+
+def _progress(
+    captures: tuple[str, ...], show_bar: bool
+) -> contextlib.AbstractContextManager[ProgressFor | None]:
+    """The progress bar's context, or a plain None when no bar may show (rich not loaded)."""
+    if not show_bar:
+        return contextlib.nullcontext(None)
+    from wiredoctor.report.progress import capture_progress
+
+    return capture_progress(captures, enabled=True)

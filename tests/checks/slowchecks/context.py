@@ -1,7 +1,10 @@
 """What every check shares: the tables, resolved direction, link header sizes, flow hashing.
 
-Built once per run by `build_context`. Always holds: arrays are aligned with the frame table
-(one entry per frame row) unless named for the checksum table; nothing here mutates the
+Built once per run by `build_context`. Direction and link header sizes come from src's numpy
+frame pass (`wiredoctor.checks.plainscan`, held equal to the numba pass by
+tests/checks/test_plain_passes.py) and the hashing from src's `flowkeys`, rather than from
+copies kept here. Always holds: arrays are aligned with the frame table (one entry per frame
+row) unless named for the checksum table; nothing here mutates the
 tables; `counted` is False only for the second sighting of a packet on a Linux cooked
 capture (`tcpdump -i any`), so flow analysis counts each packet once.
 """
@@ -15,9 +18,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wiredoctor.capture.record import Direction, LinkType
+from wiredoctor.capture.record import LinkType
+from wiredoctor.checks import plainscan
 from wiredoctor.checks.codes import BY_SYMBOL
 from wiredoctor.checks.finding import Evidence, Finding
+from wiredoctor.checks.flowkeys import mix as mix
+from wiredoctor.checks.flowkeys import wrap32 as wrap32
 from wiredoctor.checks.options import CheckOptions
 from wiredoctor.checksum.verdict import Cause, Proto, Status
 from wiredoctor.errors import WiredoctorError
@@ -39,30 +45,6 @@ LINK_HEADER: dict[int, int] = {
     LinkType.IPV6: 0,
     LinkType.LINUX_SLL2: 20,
 }
-
-# Linux SLL packet types (packet(7)): 0 to us, 1 broadcast, 2 multicast, 3 to someone
-# else, 4 sent by us.
-_SLL_OUTGOING = 4
-
-_MIX_SEED = np.uint64(0x9E3779B97F4A7C15)
-
-
-def mix(*columns: npt.NDArray[Any]) -> U64:
-    """A 64-bit hash per row of the given integer columns (splitmix64 finaliser per column)."""
-    n = len(columns[0])
-    h = np.full(n, _MIX_SEED, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for col in columns:
-            h = h ^ col.astype(np.uint64)
-            h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-            h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-            h = h ^ (h >> np.uint64(31))
-    return h
-
-
-def wrap32(diff: I64) -> I64:
-    """A 32-bit sequence-number difference as a signed value (RFC 1982 serial arithmetic)."""
-    return ((diff + (1 << 31)) & 0xFFFF_FFFF) - (1 << 31)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -161,28 +143,18 @@ class CheckContext:
         }
 
 
-def frame_link_header(frames: npt.NDArray[np.void]) -> I64:
-    """Link header bytes per frame; text rows use what their stated lengths imply."""
-    linktype = frames["linktype"].astype(np.int64)
+def _frame_pass(frames: npt.NDArray[np.void], mtu: int) -> tuple[npt.NDArray[np.uint8], I64]:
+    """(direction, link header bytes) per frame, from the numpy frame pass."""
+    n = len(frames)
     table = np.zeros(1 << 16, dtype=np.int64)
     for lt, size in LINK_HEADER.items():
         table[lt] = size
-    header = table[linktype]
-    eth = linktype == LinkType.ETHERNET
-    header[eth] += 4 * frames["vlan_depth"][eth].astype(np.int64)
-    text = linktype == LinkType.TEXT_FIELDS
-    wire = frames["wirelen"].astype(np.int64)
-    iplen = frames["ip_len"].astype(np.int64)
-    header[text] = np.where(wire[text] >= iplen[text], wire[text] - iplen[text], 0)
-    return header
-
-
-def _direction(frames: npt.NDArray[np.void]) -> npt.NDArray[np.uint8]:
-    direction = frames["direction"].copy()
-    pkttype = frames["sll_pkttype"]
-    direction[pkttype == _SLL_OUTGOING] = Direction.OUTBOUND
-    direction[(pkttype >= 0) & (pkttype < _SLL_OUTGOING)] = Direction.INBOUND
-    return direction
+    direction = np.empty(n, dtype=np.uint8)
+    header = np.empty(n, dtype=np.int64)
+    lists = np.empty((5, n), dtype=np.int64)
+    counts = np.empty(5, dtype=np.int64)
+    plainscan.frame_pass(frames, table, mtu, direction, header, lists, counts)
+    return direction, header
 
 
 def _counted(frames: npt.NDArray[np.void], window_ns: int) -> Mask:
@@ -230,14 +202,15 @@ def build_context(tables: CaptureTables, options: CheckOptions) -> CheckContext:
     partial &= np.isin(checksums["proto"][bad], (Proto.TCP, Proto.UDP, Proto.UDPLITE, Proto.ICMPV6))
     partial_frame = np.zeros(n, dtype=bool)
     partial_frame[rows[bad[partial]]] = True
+    direction, link_header = _frame_pass(frames, options.mtu)
     return CheckContext(
         tables=tables,
         options=options,
         frames=frames,
         checksums=checksums,
         cksum_frame_row=rows,
-        direction=_direction(frames),
-        link_header=frame_link_header(frames),
+        direction=direction,
+        link_header=link_header,
         counted=_counted(frames, options.duplicate_window_ns),
         partial_frame=partial_frame,
     )
