@@ -4,32 +4,47 @@ Frames marked `REDO_FRAME` (link types the kernel does not walk, headers that li
 lengths, the rarer encapsulations, fragments it does not walk) are verified by
 `decode.verify.Verifier`, one record at a time and in frame order; their reference rows
 replace the kernel's. Frames marked `REDO_FRAGMENT` (the outermost fragments `fast.ip`
-walks) keep the kernel's rows: only their fragment goes to the verifier's reassembly state
-(`decode.reassembly.Fragments`), and the frame that completes a datagram gets the verdict
-over the reassembled bytes, as the reference gives it. One `ReferencePath` lives for a whole
-capture, so reassembly spans batches and both kinds share it in frame order.
+walks) keep the kernel's rows; only their reassembly is left, and the frame that completes a
+datagram gets the verdict over the reassembled bytes, as the reference gives it. A batch's
+walked fragments are planned at once by `fast.fragments.plan_fragments` (compiled): the
+datagrams it reassembles itself never touch Python; the keys it leaves (overlaps, duplicates,
+datagrams spanning batches, …) go to the reference reassembly state
+(`fast.tracked.TrackedFragments`, shared with the verifier), fragment by fragment and in
+frame order with the `REDO_FRAME` frames. One `ReferencePath` lives for a whole capture, so
+reassembly spans batches. `splice` (compiled) then copies the batch's checksum rows with the
+rows of the frames that changed replaced.
 
-Always holds: frames not handed back keep the kernel's rows untouched and in order; the
-reference path is imported only when a capture needs it (it is slower to import).
+Always holds: frames not handed back keep the kernel's rows untouched and in order; the rows
+equal the reference path's, whichever path reassembled a datagram (when a frame verified in
+full brings a fragment the plan did not foresee, the batch is redone by the reference alone
+from the state it started with); the reference path is imported only when a capture needs
+it (it is slower to import).
 """
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from wiredoctor.capture.record import Direction, Record
+from wiredoctor.fast.jit import Bytes, Int, Scratch, Table, entry, helper
 from wiredoctor.fast.kernel import REDO_FRAGMENT
-from wiredoctor.tables import ChecksumTable, FrameFlag, FrameTable
+from wiredoctor.tables import CHECKSUM_DTYPE, ChecksumTable, FrameFlag, FrameTable
 
 if TYPE_CHECKING:
     from wiredoctor.decode.checksums import Occurrence
     from wiredoctor.decode.verify import Verifier
+    from wiredoctor.fast.tracked import Guard, TrackedFragments
     from wiredoctor.fast.verify import Batch
 
 REASSEMBLED = int(FrameFlag.REASSEMBLED)
+
+Changed = tuple[int, int, ChecksumTable]
+"""A frame whose rows change: (batch row, kernel rows kept (from its first), rows after)."""
 
 
 def batch_record(batch: Batch, row: int) -> Record:
@@ -54,16 +69,43 @@ def batch_record(batch: Batch, row: int) -> Record:
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Plan:
+    """The compiled plan of one batch's walked fragments."""
+
+    walked: npt.NDArray[np.intp]
+    """Batch rows of the walked fragments, in frame order."""
+    action: npt.NDArray[np.uint8]
+    """`fast.fragments.ACT_*` per walked fragment."""
+    verdict_of: npt.NDArray[np.int64]
+    """Row in `verdicts` of a completing fragment's verdict, -1 none."""
+    verdicts: ChecksumTable
+    """The verdict rows the plan wrote."""
+    guard: Guard
+    """What the plan assumes about the reference state while the batch is finished."""
+
+
 class ReferencePath:
     """A reference verifier kept for one capture, fed only the frames the kernel hands back."""
 
     def __init__(self, capture_index: int) -> None:
         self.capture_index = capture_index
         self._verifier: Verifier | None = None
+        self._fragments: TrackedFragments | None = None
+        self._out = np.empty(0, dtype=CHECKSUM_DTYPE)
         self.frames_redone = 0
         """Frames verified again in full."""
         self.fragments_added = 0
-        """Fragments the kernel walked and only reassembly saw."""
+        """Fragments the kernel walked and only the reference reassembly saw."""
+        self.fragments_planned = 0
+        """Fragments the kernel walked and the compiled plan reassembled."""
+
+    def _state(self) -> TrackedFragments:
+        if self._fragments is None:
+            from wiredoctor.fast.tracked import TrackedFragments
+
+            self._fragments = TrackedFragments()
+        return self._fragments
 
     def _reference(self) -> Verifier:
         if self._verifier is None:
@@ -71,6 +113,7 @@ class ReferencePath:
             from wiredoctor.fast.hashing import hash_bytes
 
             self._verifier = Verifier(self.capture_index, hasher=hash_bytes)
+            self._verifier.fragments = self._state()
         return self._verifier
 
     def replace(
@@ -82,11 +125,179 @@ class ReferencePath:
         kinds: npt.NDArray[np.uint8],
     ) -> tuple[FrameTable, ChecksumTable]:
         """Finish rows `redo` of a batch (`kinds`: the kernel's `REDO_*` mark per row);
-        returns the frame table (updated in place) and the batch's checksum rows with the
-        rows of the frames that changed replaced."""
-        starts = frames["cksum_row"].astype(np.int64)
-        marks = kinds[redo]
-        walked = redo[marks == REDO_FRAGMENT]
+        returns the frame table (updated in place; `cksum_row` is left for the caller to
+        number) and the batch's checksum rows with the rows of the frames that changed
+        replaced. The rows returned may be a buffer this path reuses: they stay valid until
+        its next call (the caller copies them into the capture's table first)."""
+        from wiredoctor.fast.fragments import ACT_DONE, ACT_REFERENCE
+
+        walked = redo[kinds[redo] == REDO_FRAGMENT]
+        plan = self._plan(batch, frames, walked) if walked.shape[0] else None
+        events = redo
+        if plan is not None:
+            events = np.union1d(
+                redo[kinds[redo] != REDO_FRAGMENT], walked[plan.action == ACT_REFERENCE]
+            )
+        changed = self._finish_in_order(batch, frames, events, kinds, plan)
+        if changed is None:
+            plan = None
+            # Unguarded, the reference path cannot refuse: it gives a list.
+            changed = self._finish_in_order(batch, frames, redo, kinds, None) or []
+        pieces = [rows for _, _, rows in changed]
+        targets = [np.array([row for row, _, _ in changed], dtype=np.int64)]
+        keeps = [np.array([kept for _, kept, _ in changed], dtype=np.int64)]
+        sizes = np.array([rows.shape[0] for rows in pieces], dtype=np.int64)
+        ends = np.cumsum(sizes)
+        firsts = [ends - sizes]
+        lasts = [ends]
+        flags = [np.zeros(len(changed), dtype=np.int64)]
+        if plan is not None:
+            done = plan.action == ACT_DONE
+            rows_done = plan.walked[done]
+            self.fragments_planned += int(np.count_nonzero(plan.action != ACT_REFERENCE))
+            targets.append(rows_done.astype(np.int64))
+            # As the reference: the IPv4 header row stays, a first fragment's unverified
+            # row gives way to the verdict.
+            keeps.append(np.full(rows_done.shape[0], -1, dtype=np.int64))
+            verdict_of = plan.verdict_of[done]
+            judged = verdict_of >= 0
+            first = int(ends[-1]) if ends.shape[0] else 0
+            firsts.append(first + np.where(judged, verdict_of, 0))
+            lasts.append(firsts[-1] + judged)
+            flags.append(np.full(rows_done.shape[0], REASSEMBLED, dtype=np.int64))
+            pieces.append(plan.verdicts)
+        rows_changed = np.concatenate(targets)
+        if rows_changed.shape[0] == 0:
+            return frames, cks
+        by_row = np.argsort(rows_changed, kind="stable")
+        extra = _concat(pieces) if pieces else np.empty(0, dtype=CHECKSUM_DTYPE)
+        return frames, self._splice(
+            frames,
+            cks,
+            rows_changed[by_row],
+            np.concatenate(keeps)[by_row],
+            extra,
+            np.concatenate(firsts)[by_row],
+            np.concatenate(lasts)[by_row],
+            np.concatenate(flags)[by_row],
+        )
+
+    def _splice(
+        self,
+        frames: FrameTable,
+        cks: ChecksumTable,
+        rows: npt.NDArray[np.int64],
+        keep: npt.NDArray[np.int64],
+        extra: ChecksumTable,
+        extra_lo: npt.NDArray[np.int64],
+        extra_hi: npt.NDArray[np.int64],
+        flags: npt.NDArray[np.int64],
+    ) -> ChecksumTable:
+        """The batch's checksum rows with the rows of frames `rows` replaced
+        (`fast.fragments.splice`), in this path's output buffer: a fresh table of that size
+        would cost more in page faults and zero-fill than the copy itself."""
+        need = cks.shape[0] + extra.shape[0]
+        if self._out.shape[0] < need:
+            self._out = np.empty(need + need // 4, dtype=CHECKSUM_DTYPE)
+        written = splice(
+            frames,
+            np.ascontiguousarray(cks).view(np.uint8),
+            CHECKSUM_DTYPE.itemsize,
+            rows,
+            keep,
+            np.ascontiguousarray(extra).view(np.uint8),
+            extra_lo,
+            extra_hi,
+            flags,
+            self._out.view(np.uint8),
+        )
+        return self._out[:written]
+
+    def _plan(self, batch: Batch, frames: FrameTable, walked: npt.NDArray[np.intp]) -> _Plan | None:
+        """Plan a batch's walked fragments in compiled code; None when the reference
+        reassembly holds so many datagrams that the plan's could push one out."""
+        from wiredoctor.decode.reassembly import MAX_PENDING
+        from wiredoctor.fast.fragments import (
+            ACT_DONE,
+            ACT_REFERENCE,
+            MAX_PIECES,
+            key_hashes,
+            plan_fragments,
+        )
+        from wiredoctor.fast.tracked import Guard
+
+        m = walked.shape[0]
+        rows = walked.astype(np.int64)
+        hashes = np.empty(m, dtype=np.uint64)
+        key_hashes(frames, rows, hashes)
+        order = np.argsort(hashes, kind="stable").astype(np.int64)
+        state = self._fragments
+        held = state.held() if state is not None else np.empty(0, dtype=np.uint64)
+        buf = np.asarray(batch.buf, dtype=np.uint8)
+        if buf.flags.writeable:
+            # One compiled signature, as for the kernel: a read-only byte buffer.
+            buf = buf.view()
+            buf.flags.writeable = False
+        action = np.empty(m, dtype=np.uint8)
+        verdict_of = np.empty(m, dtype=np.int64)
+        opened = np.empty(m, dtype=np.uint8)
+        verdicts = np.empty(m, dtype=CHECKSUM_DTYPE)
+        count = plan_fragments(
+            buf,
+            np.ascontiguousarray(batch.data_off, dtype=np.int64),
+            frames,
+            rows,
+            hashes,
+            order,
+            held,
+            self.capture_index,
+            action,
+            verdict_of,
+            opened,
+            verdicts,
+            np.empty(MAX_PIECES, dtype=np.int64),
+        )
+        done = action == ACT_DONE
+        waiting = np.cumsum(opened.astype(np.int64) - done)
+        most = int(waiting.max()) if m else 0
+        pending = len(state.pending) if state is not None else 0
+        if most > 0 and pending + most + int(np.count_nonzero(action == ACT_REFERENCE)) >= (
+            MAX_PENDING
+        ):
+            return None
+        keys = hashes[done]
+        last = batch.first_frame + walked[done].astype(np.int64)
+        by_key = np.lexsort((last, keys))
+        keys, last = keys[by_key], last[by_key]
+        final = np.ones(keys.shape[0], dtype=bool)
+        final[:-1] = keys[1:] != keys[:-1]
+        guard = Guard(hashes=keys[final], last=last[final], open=most)
+        return _Plan(
+            walked=walked,
+            action=action,
+            verdict_of=verdict_of,
+            verdicts=verdicts[: int(count)],
+            guard=guard,
+        )
+
+    def _finish_in_order(
+        self,
+        batch: Batch,
+        frames: FrameTable,
+        rows: npt.NDArray[np.intp],
+        kinds: npt.NDArray[np.uint8],
+        plan: _Plan | None,
+    ) -> list[Changed] | None:
+        """Give rows `rows` of a batch to the reference path in frame order: frames to verify
+        in full, fragments to reassemble. Returns the frames whose rows change; None when a
+        fragment broke the plan's guard (the state is then as it was before the call)."""
+        if rows.shape[0] == 0:
+            return []
+        guarded = plan is not None and plan.guard.hashes.shape[0] > 0
+        saved: tuple[TrackedFragments | None, int, int] | None = None
+        if guarded:
+            saved = (copy.deepcopy(self._fragments), self.frames_redone, self.fragments_added)
+        walked = rows[kinds[rows] == REDO_FRAGMENT]
         fragments = zip(
             frames["frame"][walked].tolist(),
             batch.data_off[walked].tolist(),
@@ -102,39 +313,39 @@ class ReferencePath:
             frames["ip_proto"][walked].tolist(),
             strict=True,
         )
-        changed: list[tuple[int, ChecksumTable]] = []
-        for row, mark in zip(redo.tolist(), marks.tolist(), strict=True):
-            if mark == REDO_FRAGMENT:
-                done, entry = self._add_fragment(batch.buf, *next(fragments))
-                if not done:
-                    continue
-                frames["flags"][row] |= REASSEMBLED
-                begin = int(starts[row])
-                # The IPv4 header row stays; a first fragment's unverified row gives way.
-                rows = cks[begin : begin + int(frames["ip_version"][row] == 4)]
-                if entry is not None:
-                    rows = _concat([rows, self._row(int(frames["frame"][row]), entry, cks)])
-            else:
-                frame_row, checksum_rows = self._reference().feed(batch_record(batch, row))
-                frames[row] = frame_row
-                rows = np.asarray(checksum_rows, dtype=cks.dtype).reshape(-1)
-                self.frames_redone += 1
-            frames["n_cksum"][row] = rows.shape[0]
-            changed.append((row, rows))
-        if not changed:
-            return frames, cks
-        pieces: list[ChecksumTable] = []
-        n = frames.shape[0]
-        total = int(cks.shape[0])
-        previous = 0
-        for row, rows in changed:
-            begin = int(starts[previous]) if previous < n else total
-            pieces.append(cks[begin : int(starts[row])])
-            pieces.append(rows)
-            previous = row + 1
-        if previous < n:
-            pieces.append(cks[int(starts[previous]) :])
-        return frames, _concat(pieces)
+        state = self._state()
+        state.guard = plan.guard if guarded and plan is not None else None
+        changed: list[Changed] = []
+        try:
+            for row, mark in zip(rows.tolist(), kinds[rows].tolist(), strict=True):
+                if mark == REDO_FRAGMENT:
+                    done, entry = self._add_fragment(batch.buf, *next(fragments))
+                    if not done:
+                        continue
+                    frames["flags"][row] |= REASSEMBLED
+                    rows_after = np.empty(0, dtype=CHECKSUM_DTYPE)
+                    if entry is not None:
+                        rows_after = self._row(int(frames["frame"][row]), entry)
+                    # The IPv4 header row stays; a first fragment's unverified row gives way.
+                    changed.append((row, int(frames["ip_version"][row] == 4), rows_after))
+                else:
+                    frame_row, checksum_rows = self._reference().feed(batch_record(batch, row))
+                    start = frames["cksum_row"][row]
+                    frames[row] = frame_row
+                    frames["cksum_row"][row] = start  # where the kernel's rows are, for splice
+                    rows_after = np.asarray(checksum_rows, dtype=CHECKSUM_DTYPE).reshape(-1)
+                    self.frames_redone += 1
+                    changed.append((row, 0, rows_after))
+        finally:
+            state.guard = None
+        if saved is not None and state.broken:
+            self._fragments, self.frames_redone, self.fragments_added = saved
+            # The kernel never sets the flag: the redo decides afresh which frames complete.
+            frames["flags"][walked] &= np.uint32(~REASSEMBLED & 0xFFFF_FFFF)
+            if self._verifier is not None:
+                self._verifier.fragments = self._state()
+            return None
+        return changed
 
     def _add_fragment(
         self,
@@ -177,7 +388,7 @@ class ReferencePath:
                 wire_destination=destination,
                 ipv6=version == 6,
             )
-        return self._reference().fragments.add(
+        return self._state().add(
             (version, source, destination, ip_id, ip_proto if version == 4 else 0),
             frame,
             frag_off,
@@ -189,7 +400,7 @@ class ReferencePath:
             snaplen=caplen < wirelen,
         )
 
-    def _row(self, frame: int, occ: Occurrence, cks: ChecksumTable) -> ChecksumTable:
+    def _row(self, frame: int, occ: Occurrence) -> ChecksumTable:
         """A reassembled verdict as the frame's upper-layer row (the only one of its proto
         in the frame: depth 0)."""
         values = (
@@ -206,7 +417,67 @@ class ReferencePath:
             occ.field_off,
             occ.length,
         )
-        return np.array([values], dtype=cks.dtype)
+        return np.array([values], dtype=CHECKSUM_DTYPE)
+
+
+@helper
+def _copy_rows(src: Bytes, a: Int, b: Int, dst: Bytes, j: Int, width: Int) -> Int:
+    """Copy rows [a, b) of `src` to `dst` from row `j` on (tables as bytes, `width` bytes a
+    row); returns the next row of `dst`."""
+    if b <= a:
+        return j
+    # Unsigned indices: no negative-index wraparound to check, so the loop compiles to a
+    # block copy (about twenty times faster than with signed ones).
+    s = np.uint64(a * width)
+    d = np.uint64(j * width)
+    for k in range(np.uint64((b - a) * width)):
+        dst[d + k] = src[s + k]
+    return j + (b - a)
+
+
+@entry
+def splice(
+    frames: Table,
+    cks: Bytes,
+    width: Int,
+    rows: Scratch,
+    keep: Scratch,
+    extra: Bytes,
+    extra_lo: Scratch,
+    extra_hi: Scratch,
+    flags: Scratch,
+    out: Bytes,
+) -> Int:
+    """Copy a batch's checksum rows to `out` with the rows of frames `rows` (in frame order)
+    replaced (tables as bytes, `width` bytes a row).
+
+    Changed frame t had the kernel rows from frames[rows[t]].cksum_row to the next frame's
+    (the last ends with `cks`); of these the first keep[t] stay (keep[t] < 0: its IPv4
+    header row, if any, as for a fragment completing a datagram), followed by rows
+    [extra_lo[t], extra_hi[t]) of `extra`. The frame's `n_cksum` becomes its new number of
+    rows and flags[t] is or-ed into its flags. The rows between changed frames are copied as
+    they are. Returns the rows written (`out` must hold len(cks) + len(extra) rows).
+    """
+    n = frames.shape[0]
+    total = cks.shape[0] // width
+    j: Int = np.int64(0)
+    done: Int = np.int64(0)
+    for t in range(rows.shape[0]):
+        fr = frames[rows[t]]
+        lo = np.int64(fr.cksum_row)
+        hi = np.int64(frames[rows[t] + 1].cksum_row) if rows[t] + 1 < n else total
+        j = _copy_rows(cks, done, lo, out, j, width)
+        kept = keep[t]
+        if kept < 0:
+            kept = 1 if fr.ip_version == 4 else 0
+        kept = min(kept, hi - lo)
+        first = j
+        j = _copy_rows(cks, lo, lo + kept, out, j, width)
+        j = _copy_rows(extra, extra_lo[t], extra_hi[t], out, j, width)
+        fr.n_cksum = j - first
+        fr.flags |= flags[t]
+        done = hi
+    return _copy_rows(cks, done, total, out, j, width)
 
 
 def _concat(pieces: list[ChecksumTable]) -> ChecksumTable:
