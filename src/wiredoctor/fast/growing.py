@@ -26,6 +26,11 @@ class Growing:
         self.array: npt.NDArray[np.void] = np.empty(0, dtype=dtype)
         self.size = 0
 
+    @property
+    def capacity(self) -> int:
+        """Rows held or reserved: `extend` moves the rows only beyond this."""
+        return int(self.array.shape[0])
+
     def reserve(self, rows: int) -> None:
         """Make room for `rows` rows in all (no effect when there already is)."""
         if rows > self.array.shape[0]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -184,6 +184,58 @@ def _run_chunk(
     return _concat(parts)
 
 
+@dataclass(slots=True, kw_only=True)
+class _Started:
+    """A batch whose kernel chunks are running (or done) on the pool."""
+
+    batch: Batch
+    """The batch (its window stays mapped until the batch is finished)."""
+    frames: FrameTable
+    """The batch's rows of the frame table, being written by the kernel."""
+    fallback: npt.NDArray[np.uint8]
+    """The kernel's `REDO_*` mark per frame."""
+    spans: list[tuple[int, int]]
+    """The chunks, as row ranges of the batch."""
+    pieces: list[Future[ChecksumTable]]
+    """Each chunk's checksum rows (`cksum_row` relative to its own piece)."""
+
+    def wait(self) -> ChecksumTable:
+        """The batch's checksum rows, once every chunk is done, with `cksum_row` numbered
+        from the batch's first row."""
+        pieces = [f.result() for f in self.pieces]
+        offset = 0
+        for (lo, hi), piece in zip(self.spans, pieces, strict=True):
+            if offset:
+                self.frames["cksum_row"][lo:hi] += offset
+            offset += int(piece.shape[0])
+        return pieces[0] if len(pieces) == 1 else _concat(pieces)
+
+
+def _start_batch(
+    batch: Batch,
+    capture_index: int,
+    pool: ThreadPoolExecutor | None,
+    workers: int,
+    frames: FrameTable,
+) -> _Started:
+    """Run the kernel over a batch into `frames` (len(batch) rows): on the pool in one
+    chunk per worker for large batches, inline otherwise."""
+    n = len(batch)
+    fallback = np.zeros(n, dtype=np.uint8)
+    cols = _Columns.of(batch, capture_index)
+    _ensure_compiled()
+    if pool is None or n < PARALLEL_MIN_FRAMES:
+        done: Future[ChecksumTable] = Future()
+        done.set_result(_run_chunk(cols, 0, n, frames, fallback))
+        return _Started(
+            batch=batch, frames=frames, fallback=fallback, spans=[(0, n)], pieces=[done]
+        )
+    bounds = [int(x) for x in np.linspace(0, n, workers + 1)]
+    spans = list(itertools.pairwise(bounds))
+    pieces = [pool.submit(_run_chunk, cols, lo, hi, frames, fallback) for lo, hi in spans]
+    return _Started(batch=batch, frames=frames, fallback=fallback, spans=spans, pieces=pieces)
+
+
 def _kernel_batch(
     batch: Batch,
     capture_index: int,
@@ -191,26 +243,12 @@ def _kernel_batch(
     workers: int,
     frames: FrameTable | None = None,
 ) -> tuple[FrameTable, ChecksumTable, npt.NDArray[np.uint8]]:
-    """The kernel's tables for one batch and the mask of frames it hands back; the frame
-    rows go into `frames` when given (len(batch) rows)."""
-    n = len(batch)
+    """The kernel's tables for one batch and its `REDO_*` marks, waited for (the frame rows
+    go into `frames` when given, len(batch) rows)."""
     if frames is None:
-        frames = np.empty(n, dtype=FRAME_DTYPE)
-    fallback = np.zeros(n, dtype=np.uint8)
-    cols = _Columns.of(batch, capture_index)
-    _ensure_compiled()
-    if pool is None or n < PARALLEL_MIN_FRAMES:
-        return frames, _run_chunk(cols, 0, n, frames, fallback), fallback
-    bounds = [int(x) for x in np.linspace(0, n, workers + 1)]
-    spans = list(itertools.pairwise(bounds))
-    futures = [pool.submit(_run_chunk, cols, lo, hi, frames, fallback) for lo, hi in spans]
-    pieces = [f.result() for f in futures]
-    offset = 0
-    for (lo, hi), piece in zip(spans, pieces, strict=True):
-        if offset:
-            frames["cksum_row"][lo:hi] += offset
-        offset += int(piece.shape[0])
-    return frames, _concat(pieces), fallback
+        frames = np.empty(len(batch), dtype=FRAME_DTYPE)
+    started = _start_batch(batch, capture_index, pool, workers, frames)
+    return frames, started.wait(), started.fallback
 
 
 def verify_batches(
@@ -220,7 +258,12 @@ def verify_batches(
 
     Returns the same (FrameTable, ChecksumTable) as `decode.verify.verify_records` would for
     the same records; `capture_index` fills the `capture` column. `capture_bytes`, the
-    size of the capture when known, lets the tables be reserved once after the first batch.
+    size of the capture when known, lets the frame table be reserved once at the first
+    batch.
+
+    The kernel of one batch runs on the pool while this thread reads the next batch (the
+    walk) and then finishes the one before (frames handed back to the reference path, in
+    frame order), so reading and verifying overlap.
     """
     reference = ReferencePath(capture_index)
     frames = Growing(FRAME_DTYPE)
@@ -228,23 +271,40 @@ def verify_batches(
     reserved = capture_bytes <= 0
     workers = _threads()
     pool: ThreadPoolExecutor | None = None
+    running: list[_Started] = []  # at most one batch in flight
+
+    def finish(started: _Started) -> None:
+        rows = started.wait()
+        redo = np.flatnonzero(started.fallback)
+        if redo.shape[0]:
+            _, rows = reference.replace(started.batch, started.frames, rows, redo, started.fallback)
+        if capture_bytes > 0 and cks.size == 0:
+            # The checksum rows per byte of the first batch size the whole table once.
+            batch = started.batch
+            read = int(batch.file_off[-1]) + int(batch.caplen[-1])
+            cks.reserve(estimate_rows(int(rows.shape[0]), read, capture_bytes))
+        cks.append(rows)
+
     try:
         for batch in batches:
-            if len(batch) == 0:
+            n = len(batch)
+            if n == 0:
                 continue
-            if pool is None and workers > 1 and len(batch) >= PARALLEL_MIN_FRAMES:
-                pool = ThreadPoolExecutor(max_workers=workers)
-            part = frames.extend(len(batch))
-            part, rows, fallback = _kernel_batch(batch, capture_index, pool, workers, part)
-            redo = np.flatnonzero(fallback)
-            if redo.shape[0]:
-                part, rows = reference.replace(batch, part, rows, redo, fallback)
             if not reserved:
                 reserved = True
                 read = int(batch.file_off[-1]) + int(batch.caplen[-1])
-                frames.reserve(estimate_rows(frames.size, read, capture_bytes))
-                cks.reserve(estimate_rows(int(rows.shape[0]), read, capture_bytes))
-            cks.append(rows)
+                frames.reserve(estimate_rows(n, read, capture_bytes))
+            if running and frames.size + n > frames.capacity:
+                # Growing moves the rows: nothing may be writing into them then.
+                finish(running.pop())
+            if pool is None and workers > 1 and n >= PARALLEL_MIN_FRAMES:
+                pool = ThreadPoolExecutor(max_workers=workers)
+            started = _start_batch(batch, capture_index, pool, workers, frames.extend(n))
+            if running:
+                finish(running.pop())
+            running.append(started)
+        while running:
+            finish(running.pop())
     finally:
         if pool is not None:
             pool.shutdown()
