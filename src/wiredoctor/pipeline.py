@@ -15,6 +15,8 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterator
 
+import numpy as np
+
 from wiredoctor.capture.batch import RecordBatch
 from wiredoctor.capture.open import open_capture
 from wiredoctor.capture.walk import KERNEL_BYTES
@@ -74,7 +76,7 @@ def load_capture(path: str, index: int = 0, progress: Progress | None = None) ->
         path=path,
         index=index,
         format=source.format,
-        linktypes=sorted({int(x) for x in frames["linktype"]}),
+        linktypes=[int(x) for x in np.unique(frames["linktype"])],
         frames=frames,
         checksums=checksums,
         warnings=list(source.warnings),
