@@ -23,7 +23,7 @@ from wiredoctor.errors import InputError
 
 Format = Literal["pcap", "pcapng", "text"]
 
-DEFAULT_WINDOW = 64 << 20
+DEFAULT_WINDOW = 32 << 20
 
 
 class CaptureSource:

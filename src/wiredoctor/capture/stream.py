@@ -53,8 +53,10 @@ class Window:
         """Let the kernel drop this window's pages from our resident set.
 
         Nothing writes to the mapping, so MADV_DONTNEED only unmaps its pages: a batch that
-        still reads them faults them back in from the page cache with the same bytes. This
-        keeps one window resident, not two, while a consumer holds the previous batch.
+        still reads them faults them back in from the page cache with the same bytes. The
+        walk releases a window once the one after it is mapped too, which keeps two windows
+        resident however long the capture: the one being read and the one whose last batch
+        a consumer may still be verifying.
         """
         if self.mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
             self.mapping.madvise(mmap.MADV_DONTNEED)

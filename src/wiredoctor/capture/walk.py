@@ -175,9 +175,14 @@ def drive(
     size = window_bytes
     pool: list[Columns] = []
     window: Window | None = None
+    retired: Window | None = None  # the window before: its last batch may still be in use
     while window_start < stream.size:
         if window is not None:
-            window.release()
+            # A consumer verifies the last batch of a window while this loop maps the next
+            # one; releasing that window now would fault its pages back in one by one.
+            if retired is not None:
+                retired.release()
+            retired = window
         window = stream.window(window_start, size)
         buf = window.buf
         at_end = window_start + buf.shape[0] >= stream.size
