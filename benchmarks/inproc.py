@@ -58,7 +58,9 @@ def main() -> int:
 
     def verify() -> tuple[int, dict[str, int]]:
         with open_capture(args.capture) as source:
-            frames, checksums = verify_batches(source.batches(), capture_index=0)
+            frames, checksums = verify_batches(
+                source.batches(), capture_index=0, capture_bytes=source.size
+            )
         counts = np.bincount(checksums["status"], minlength=len(STATUS_NAMES))
         return int(frames.shape[0]), {STATUS_NAMES[i]: int(c) for i, c in enumerate(counts)}
 
