@@ -82,7 +82,14 @@ def timed(
     stdout: Path | None = None,
     timeout: float = 1800,
 ) -> Run:
-    """Run `argv` (stdout to /dev/null or `stdout`), timing it and reading its rusage."""
+    """Run `argv` (stdout to /dev/null or `stdout`), timing it and reading its rusage.
+
+    The tool runs in the caller's environment (or `env`) less PYTHONDONTWRITEBYTECODE: a
+    user's Python caches compiled modules, and with that variable set every start would
+    compile each of wiredoctor's modules from source again.
+    """
+    env = dict(os.environ if env is None else env)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as tmp:
         result, errors = Path(tmp) / "rusage", Path(tmp) / "stderr"
         sink = stdout.open("wb") if stdout is not None else open(os.devnull, "wb")  # noqa: SIM115
