@@ -20,7 +20,6 @@ import numpy as np
 from wiredoctor.capture.batch import RecordBatch
 from wiredoctor.capture.open import open_capture
 from wiredoctor.capture.walk import KERNEL_BYTES
-from wiredoctor.decode.verify import verify_records
 from wiredoctor.tables import CaptureTables
 
 SMALL_CAPTURE = KERNEL_BYTES
@@ -45,10 +44,14 @@ def load_capture(path: str, index: int = 0, progress: Progress | None = None) ->
     """Read and verify one capture; `index` numbers it among the inputs."""
     source = open_capture(path)
     try:
+        # Each speed is imported only when used: the fast path loads numba, which a small
+        # capture never needs, and a large one needs the reference decoders only for the
+        # rare frames the kernel hands back.
         if source.format == "text" or source.size < SMALL_CAPTURE:
+            from wiredoctor.decode.verify import verify_records
+
             frames, checksums = verify_records(source.records(), capture_index=index)
         else:
-            # Imported here, not above: it loads numba, which a small capture never needs.
             from wiredoctor.fast.verify import verify_batches
 
             batches = source.batches()
