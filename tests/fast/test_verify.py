@@ -149,3 +149,24 @@ def test_empty_input_gives_empty_tables() -> None:
     frames, cks = verify_batches([])
     assert frames.dtype == FRAME_DTYPE and frames.shape == (0,)
     assert cks.dtype == CHECKSUM_DTYPE and cks.shape == (0,)
+
+
+@pytest.mark.parametrize("kind", [1, 2, 3, 4, 5, 11, 12, 128])
+def test_icmp_errors_are_told_by_protocol_not_by_ip_version(kind: int) -> None:
+    # ICMPv6 carried over IPv4 and ICMP over IPv6 (both seen on broken translators): whether a
+    # message quotes a datagram follows its own type numbers. The kernel once judged them by
+    # the IP version and verified as plain messages errors the reference walks into.
+    quoted4 = fb.ipv4(fb.udp(fb.V4_A, fb.V4_B, b"hello"), proto=17)
+    quoted6 = fb.ipv6(fb.udp(fb.V6_A, fb.V6_B, b"hello"), next_header=17)
+    data = []
+    for quoted in (quoted4, quoted6):
+        v6_in_v4 = fb.icmpv6(fb.V4_A, fb.V4_B, kind=kind, rest=0, payload=quoted)
+        data.append(fb.ethernet(fb.ipv4(v6_in_v4, proto=58)))
+        v4_in_v6 = fb.icmp(kind, 0, 0, quoted)
+        data.append(fb.ethernet(fb.ipv6(v4_in_v6, next_header=1), ethertype=0x86DD))
+    fast, ref = both_paths([fb.batch([fb.record(d, i + 1) for i, d in enumerate(data)])])
+    assert differences(fast, ref) == []
+    # The ICMPv6 destination-unreachable over IPv4 quotes its datagram: rows for it exist.
+    if kind == 1:
+        first = ref[1][ref[1]["frame"] == 1]
+        assert first.shape[0] > 2

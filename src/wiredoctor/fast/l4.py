@@ -154,8 +154,9 @@ def upper(
         p = P_ICMP if proto == IPPROTO_ICMP else P_ICMPV6
         truncated = avail < 4
         itype = u8(buf, base, cap, off)
-        # Error messages quote the offending datagram (RFC 792; RFC 4443 §3).
-        error = 1 <= itype <= 4 if v6 else itype in (3, 4, 5, 11, 12)
+        # Error messages quote the offending datagram (RFC 792; RFC 4443 §3). The message
+        # type numbers follow the protocol, not the IP version that carries it.
+        error = 1 <= itype <= 4 if p == P_ICMPV6 else itype in (3, 4, 5, 11, 12)
         if not truncated and avail > 8 and error:
             inner = u8(buf, base, cap, off + 8) >> 4
             if inner == 4 or inner == 6:
