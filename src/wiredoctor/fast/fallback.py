@@ -194,7 +194,7 @@ class ReferencePath:
         flags: npt.NDArray[np.int64],
     ) -> ChecksumTable:
         """The batch's checksum rows with the rows of frames `rows` replaced
-        (`fast.fragments.splice`), in this path's output buffer: a fresh table of that size
+        (`splice` below), in this path's output buffer: a fresh table of that size
         would cost more in page faults and zero-fill than the copy itself."""
         need = cks.shape[0] + extra.shape[0]
         if self._out.shape[0] < need:
