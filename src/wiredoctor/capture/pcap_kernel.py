@@ -24,6 +24,7 @@ from wiredoctor.capture.pcap_format import (
     PACKET_OUTGOING,
 )
 from wiredoctor.capture.readint import u32
+from wiredoctor.fast.prefetch import AHEAD, LINE, prefetch
 
 
 @numba.njit(cache=True)
@@ -50,9 +51,17 @@ def walk_pcap(
     header = 24 if extended else 16
     unit = 1 if nanosecond else 1000
     n = 0
+    asked = pos  # bytes below this were prefetched
     while True:
         if pos >= size:
             return n, pos, 0, 0
+        # The next header's place is known only once this one is read: ask for the lines
+        # ahead now (`fast.prefetch`), so that the walk does not wait on memory record by
+        # record.
+        ahead = min(pos + AHEAD, size)
+        while asked < ahead:
+            prefetch(buf, asked)
+            asked += LINE
         if n >= capacity:
             return n, pos, 2, 0
         if pos + header > size:

@@ -44,6 +44,7 @@ from wiredoctor.capture.pcapng_format import (
 from wiredoctor.capture.readint import u16, u32
 from wiredoctor.capture.timestamps import RES_DECIMAL
 from wiredoctor.capture.timestamps_kernel import units_to_ns
+from wiredoctor.fast.prefetch import AHEAD, LINE, prefetch
 
 
 @numba.njit(cache=True)
@@ -75,9 +76,17 @@ def walk_pcapng(
     """
     size = buf.shape[0]
     capacity = data_off.shape[0]
+    asked = max(pos, 0)  # bytes below this were prefetched
     while True:
         if pos >= size:
             return n, pos, 0, 0, 0
+        # Where the next block starts is known only once this one is read: ask for the lines
+        # ahead now (`fast.prefetch`), so that the walk does not wait on memory block by block.
+        ahead = min(pos + AHEAD, size)
+        asked = max(asked, pos)
+        while asked < ahead:
+            prefetch(buf, asked)
+            asked += LINE
         if n >= capacity:
             return n, pos, 2, 0, 0
         if pos + 8 > size:
