@@ -95,6 +95,24 @@ SUPPORTED_LINKS = frozenset(int(t) for t in LinkType if t != LinkType.TEXT_FIELD
 ChecksumTuple = tuple[int, int, int, int, int, int, int, int, int, int, int, int]
 
 
+def checksum_values(frame: int, capture_index: int, occ: Occurrence, depth: int) -> tuple[int, ...]:
+    """A checksum occurrence as one CHECKSUM_DTYPE row, in the dtype's field order."""
+    return (
+        frame,
+        capture_index,
+        int(occ.proto),
+        depth,
+        int(occ.status),
+        int(occ.cause),
+        int(occ.note),
+        occ.value,
+        occ.expected,
+        occ.partial,
+        occ.field_off,
+        occ.length,
+    )
+
+
 class Verifier:
     """Verifies records one at a time, keeping fragment state across them."""
 
@@ -127,22 +145,7 @@ class Verifier:
         for occ in occurrences:
             depth = seen.get(occ.proto, 0)
             seen[occ.proto] = depth + 1
-            rows.append(
-                (
-                    record.index,
-                    self.capture_index,
-                    int(occ.proto),
-                    depth,
-                    int(occ.status),
-                    int(occ.cause),
-                    int(occ.note),
-                    occ.value,
-                    occ.expected,
-                    occ.partial,
-                    occ.field_off,
-                    occ.length,
-                )
-            )
+            rows.append(checksum_values(record.index, self.capture_index, occ, depth))
         frame = _frame_values(decoded, self.capture_index, completed, self.hasher)
         frame["n_cksum"] = min(len(rows), 255)
         return tuple(frame[name] for name in FRAME_FIELDS), rows

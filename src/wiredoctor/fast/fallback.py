@@ -403,20 +403,9 @@ class ReferencePath:
     def _row(self, frame: int, occ: Occurrence) -> ChecksumTable:
         """A reassembled verdict as the frame's upper-layer row (the only one of its proto
         in the frame: depth 0)."""
-        values = (
-            frame,
-            self.capture_index,
-            int(occ.proto),
-            0,
-            int(occ.status),
-            int(occ.cause),
-            int(occ.note),
-            occ.value,
-            occ.expected,
-            occ.partial,
-            occ.field_off,
-            occ.length,
-        )
+        from wiredoctor.decode.verify import checksum_values
+
+        values = checksum_values(frame, self.capture_index, occ, 0)
         return np.array([values], dtype=CHECKSUM_DTYPE)
 
 

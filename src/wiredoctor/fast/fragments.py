@@ -46,17 +46,15 @@ from wiredoctor.fast.l4 import (
     P_UDPLITE,
 )
 from wiredoctor.fast.rows import (
-    BAD,
     CAUSE_NONE,
-    GOOD,
-    ILLEGAL,
-    NOT_PRESENT,
-    NOTE_FFFF_FOR_ZERO,
     NOTE_SNAPLEN,
     UNDECIDED,
     UNVERIFIED,
-    classify,
+    checksum_field,
+    covered,
     emit,
+    judge_sum,
+    pseudo_sums,
 )
 from wiredoctor.fast.wire import fold, ones_sum, u16
 from wiredoctor.tables import ipv4_mapped, ipv6_halves
@@ -247,46 +245,16 @@ def _verdict(
     lf = frames[walked[last]]
     snaplen = lf.caplen < lf.wirelen
     v6 = hf.ip_version == 6
-    if proto == P_TCP:
-        field = 16
-    elif proto in (P_UDP, P_UDPLITE):
-        field = 6
-    elif proto == P_GRE:
-        field = 4
-    else:
-        field = 2  # ICMP, ICMPv6, IGMP
+    field = checksum_field(proto)
     value = _piece_u16(src, count, field, total)
-    length = total
-    pseudo_length = total
-    status: Int = np.int64(UNDECIDED)
+    word4 = _piece_u16(src, count, 4, total) if total >= 6 else -1
+    length, pseudo_length, status = covered(proto, v6, value, total, word4)
     note: Int = np.int64(NOTE_REASSEMBLED)
-    if proto == P_UDP and total >= 6:
-        stated = _piece_u16(src, count, 4, total)
-        if 8 <= stated <= length:
-            length = stated
-            pseudo_length = stated
-        else:
-            status = UNVERIFIED
-    elif proto == P_UDPLITE and total >= 6:
-        coverage = _piece_u16(src, count, 4, total)
-        if coverage == 0:
-            coverage = length
-        if not 8 <= coverage <= length:
-            status = ILLEGAL  # RFC 3828 §3.1: such datagrams are discarded
-        length = coverage
     pseudo = proto in (P_TCP, P_UDP, P_UDPLITE, P_ICMPV6)
     partial: Int = np.int64(-1)
     nolen: Int = np.int64(-1)
     if pseudo:
-        addr = _address_sum(hf)
-        ipproto = np.int64(hf.ip_proto)
-        partial = fold(addr + ipproto + (pseudo_length >> 16) + (pseudo_length & 0xFFFF))
-        nolen = fold(addr + ipproto)
-    if status == UNDECIDED and value == 0:
-        if proto == P_UDP:
-            status = ILLEGAL if v6 else NOT_PRESENT
-        elif proto == P_UDPLITE:
-            status = ILLEGAL
+        partial, nolen = pseudo_sums(_address_sum(hf), np.int64(hf.ip_proto), pseudo_length)
     expected: Int = np.int64(-1)
     cause: Int = np.int64(CAUSE_NONE)
     field_off: Int = np.int64(-1)
@@ -300,19 +268,9 @@ def _verdict(
             note |= NOTE_SNAPLEN
     else:
         rest = fold(_piece_sum(src, count, 0, field) + _piece_sum(src, count, field + 2, length))
-        if pseudo:
-            rest = fold(rest + partial)
-        expected = (~rest) & 0xFFFF
-        if expected == 0 and (proto in (P_UDP, P_UDPLITE)):
-            expected = 0xFFFF
-        if status == UNDECIDED:
-            if fold(rest + value) == 0xFFFF:
-                status = GOOD
-                if value != expected:
-                    note |= NOTE_FFFF_FOR_ZERO
-            else:
-                status = BAD
-                cause = classify(value, expected, partial, nolen)
+        status, cause, note, expected = judge_sum(
+            rest, value, proto, pseudo, partial, nolen, status, note
+        )
     row = verdicts[nv]
     row.frame = lf.frame
     row.capture = capture

@@ -159,6 +159,77 @@ def fragment_row(
 
 
 @helper
+def checksum_field(proto: Int) -> Int:
+    """Offset of the checksum field in the upper-layer header `proto`."""
+    if proto == P_TCP:
+        return 16
+    if proto in (P_UDP, P_UDPLITE):
+        return 6
+    if proto == P_GRE:
+        return 4
+    return 2  # ICMP, ICMPv6, IGMP
+
+
+@helper
+def covered(proto: Int, v6: bool, value: Int, length: Int, word4: Int) -> tuple[Int, Int, Int]:
+    """What the checksum of `proto` covers and a status decided before any sum:
+    (covered length, pseudo-header length, status or UNDECIDED). `length` is the upper
+    layer's length by IP, `word4` the 16 bits at offset 4 (UDP length, UDP-Lite coverage;
+    -1 when not captured), `value` the field (-1 when not captured)."""
+    pseudo_length = length
+    status: Int = np.int64(UNDECIDED)
+    if proto == P_UDP and word4 >= 0:
+        if 8 <= word4 <= length:
+            length = word4
+            pseudo_length = word4
+        else:
+            status = UNVERIFIED
+    elif proto == P_UDPLITE and word4 >= 0:
+        coverage = word4 if word4 != 0 else length
+        if not 8 <= coverage <= length:
+            status = ILLEGAL  # RFC 3828 §3.1: such datagrams are discarded
+        length = coverage
+    if status == UNDECIDED and value == 0:
+        if proto == P_UDP:
+            status = ILLEGAL if v6 else NOT_PRESENT
+        elif proto == P_UDPLITE:
+            status = ILLEGAL
+    return length, pseudo_length, status
+
+
+@helper
+def pseudo_sums(addr: Int, ipproto: Int, pseudo_length: Int) -> tuple[Int, Int]:
+    """(folded pseudo-header sum, the same without the length) for an address sum."""
+    partial = fold(addr + ipproto + (pseudo_length >> 16) + (pseudo_length & 0xFFFF))
+    return partial, fold(addr + ipproto)
+
+
+@helper
+def judge_sum(
+    rest: Int, value: Int, proto: Int, pseudo: bool, partial: Int, nolen: Int, status: Int,
+    note: Int,
+) -> tuple[Int, Int, Int, Int]:  # fmt: skip
+    """Judge a field `value` against the folded sum `rest` of the bytes it covers (the field
+    taken as zero, pseudo-header not yet added): (status, cause, note, expected); a status
+    already decided stays."""
+    cause: Int = np.int64(CAUSE_NONE)
+    if pseudo:
+        rest = fold(rest + partial)
+    expected = (~rest) & 0xFFFF
+    if expected == 0 and (proto in (P_UDP, P_UDPLITE)):
+        expected = 0xFFFF
+    if status == UNDECIDED:
+        if fold(rest + value) == 0xFFFF:
+            status = GOOD
+            if value != expected:
+                note |= NOTE_FFFF_FOR_ZERO
+        else:
+            status = BAD
+            cause = classify(value, expected, partial, nolen)
+    return status, cause, note, expected
+
+
+@helper
 def upper_row(
     ck: Table,
     n: Int,
@@ -181,46 +252,19 @@ def upper_row(
     `length` is the upper-layer length by the IP header, `available` the bytes of it that
     were captured, `addr` the pseudo-header address sum (final destination included).
     """
-    if proto == P_TCP:
-        field = off + 16
-    elif proto in (P_UDP, P_UDPLITE):
-        field = off + 6
-    elif proto == P_GRE:
-        field = off + 4
-    else:
-        field = off + 2
+    field = off + checksum_field(proto)
     present = off + available
     value = u16(buf, base, cap, field) if field + 2 <= present else -1
-    pseudo_length = length
-    status: Int = np.int64(UNDECIDED)
+    word4 = u16(buf, base, cap, off + 4) if present >= off + 6 else -1
+    length, pseudo_length, status = covered(proto, v6, value, length, word4)
     note: Int = np.int64(0)
-    if proto == P_UDP and present >= off + 6:
-        stated = u16(buf, base, cap, off + 4)
-        if 8 <= stated <= length:
-            length = stated
-            pseudo_length = stated
-        else:
-            status = UNVERIFIED
-    elif proto == P_UDPLITE and present >= off + 6:
-        coverage = u16(buf, base, cap, off + 4)
-        if coverage == 0:
-            coverage = length
-        if not 8 <= coverage <= length:
-            status = ILLEGAL  # RFC 3828 §3.1: such datagrams are discarded
-        length = coverage
     pseudo = proto in (P_TCP, P_UDP, P_UDPLITE, P_ICMPV6)
     partial: Int = np.int64(-1)
     nolen: Int = np.int64(-1)
     if pseudo:
-        partial = fold(addr + ipproto + (pseudo_length >> 16) + (pseudo_length & 0xFFFF))
-        nolen = fold(addr + ipproto)
+        partial, nolen = pseudo_sums(addr, ipproto, pseudo_length)
         if final:
             note |= NOTE_FINAL_DESTINATION
-    if status == UNDECIDED and value == 0:
-        if proto == P_UDP:
-            status = ILLEGAL if v6 else NOT_PRESENT
-        elif proto == P_UDPLITE:
-            status = ILLEGAL
     expected: Int = np.int64(-1)
     cause: Int = np.int64(CAUSE_NONE)
     field_off = field
@@ -232,20 +276,10 @@ def upper_row(
         if value < 0:
             field_off = -1
     else:
-        total = _rest(buf, base, cap, off, off + length, field)
-        if pseudo:
-            total = fold(total + partial)
-        expected = (~total) & 0xFFFF
-        if expected == 0 and (proto in (P_UDP, P_UDPLITE)):
-            expected = 0xFFFF
-        if status == UNDECIDED:
-            if fold(total + value) == 0xFFFF:
-                status = GOOD
-                if value != expected:
-                    note |= NOTE_FFFF_FOR_ZERO
-            else:
-                status = BAD
-                cause = classify(value, expected, partial, nolen)
+        rest = _rest(buf, base, cap, off, off + length, field)
+        status, cause, note, expected = judge_sum(
+            rest, value, proto, pseudo, partial, nolen, status, note
+        )
     return emit(
         ck, n, proto, depth, status, cause, note, value, expected, partial, field_off, length
     )
