@@ -32,7 +32,7 @@ from wiredoctor.checksum.arith import ones_sum
 from wiredoctor.checksum.judge import judge, pseudo_header_sum
 from wiredoctor.checksum.verdict import Cause, Note, Proto, Status
 from wiredoctor.decode.ipv4 import IPv4
-from wiredoctor.decode.ipv6 import IpProto
+from wiredoctor.ipproto import IpProto
 
 UPPER_PROTO: dict[int, Proto] = {
     IpProto.TCP: Proto.TCP,

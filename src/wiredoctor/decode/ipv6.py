@@ -13,32 +13,9 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from enum import IntEnum
 
 from wiredoctor.decode.values import BadLength, Truncated
-
-
-class IpProto(IntEnum):
-    """IP protocol / IPv6 next-header numbers this package follows (IANA)."""
-
-    HOPOPTS = 0
-    ICMP = 1
-    IGMP = 2
-    IPIP = 4
-    TCP = 6
-    UDP = 17
-    IPV6 = 41
-    ROUTING = 43
-    FRAGMENT = 44
-    GRE = 47
-    ESP = 50
-    AH = 51
-    ICMPV6 = 58
-    NO_NEXT = 59
-    DSTOPTS = 60
-    ETHERNET = 143  # RFC 8986 SRv6 End.DX2: an Ethernet frame follows
-    UDPLITE = 136
-
+from wiredoctor.ipproto import IpProto
 
 EXTENSION_HEADERS = frozenset(
     {IpProto.HOPOPTS, IpProto.ROUTING, IpProto.FRAGMENT, IpProto.AH, IpProto.DSTOPTS}

@@ -16,7 +16,6 @@ from wiredoctor.decode import frame
 from wiredoctor.decode.ipv4 import IPv4, decode_ipv4
 from wiredoctor.decode.ipv6 import (
     EXTENSION_HEADERS,
-    IpProto,
     IPv6,
     IPv6Extension,
     IPv6Fragment,
@@ -42,6 +41,7 @@ from wiredoctor.decode.tunnel import (
     decode_gre,
 )
 from wiredoctor.decode.values import BadLength, Payload, Truncated
+from wiredoctor.ipproto import IpProto
 
 
 def walk_ip(walk: Walk, data: bytes, offset: int, version: int, *, quoted: bool) -> None:

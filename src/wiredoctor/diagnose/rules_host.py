@@ -23,10 +23,10 @@ from wiredoctor.diagnose.hostmatch import (
     partial_events,
     tx_off,
 )
-from wiredoctor.host.kernmsg import IpProto
+from wiredoctor.ipproto import IpProto
 
 _IPV6_EXTENSION_HEADERS = {
-    IpProto.HOPOPT,
+    IpProto.HOPOPTS,
     IpProto.ROUTING,
     IpProto.FRAGMENT,
     IpProto.DSTOPTS,

@@ -11,7 +11,6 @@ text it does not know gives None.
 from __future__ import annotations
 
 import re
-from enum import IntEnum
 
 from wiredoctor.host.events import (
     ChecksumError,
@@ -21,34 +20,10 @@ from wiredoctor.host.events import (
     LengthDrop,
     PartialChecksumUnsupported,
 )
-
-
-class IpProto(IntEnum):
-    """IP protocol / IPv6 next-header numbers (IANA "Assigned Internet Protocol Numbers")."""
-
-    HOPOPT = 0
-    ICMP = 1
-    IGMP = 2
-    IPIP = 4
-    TCP = 6
-    UDP = 17
-    IPV6 = 41
-    ROUTING = 43
-    FRAGMENT = 44
-    GRE = 47
-    ESP = 50
-    AH = 51
-    ICMPV6 = 58
-    NONXT = 59
-    DSTOPTS = 60
-    SCTP = 132
-    MOBILITY = 135
-    UDPLITE = 136
-    ETHERNET = 143
-
+from wiredoctor.ipproto import IpProto
 
 IP_PROTO_NAMES: dict[IpProto, str] = {
-    IpProto.HOPOPT: "IPv6 hop-by-hop options header",
+    IpProto.HOPOPTS: "IPv6 hop-by-hop options header",
     IpProto.ICMP: "ICMP",
     IpProto.IGMP: "IGMP",
     IpProto.IPIP: "IPv4 encapsulation (IP-in-IP)",
@@ -61,7 +36,7 @@ IP_PROTO_NAMES: dict[IpProto, str] = {
     IpProto.ESP: "ESP",
     IpProto.AH: "AH",
     IpProto.ICMPV6: "ICMPv6",
-    IpProto.NONXT: "IPv6 no next header",
+    IpProto.NO_NEXT: "IPv6 no next header",
     IpProto.DSTOPTS: "IPv6 destination options header",
     IpProto.SCTP: "SCTP",
     IpProto.MOBILITY: "IPv6 mobility header",
