@@ -12,8 +12,8 @@ import numpy as np
 
 from wiredoctor.capture.batch import RecordBatch
 from wiredoctor.decode.verify import verify_records
-from wiredoctor.fast.verify import verify_batches
-from wiredoctor.tables import ChecksumTable, FrameTable
+from wiredoctor.fast.verify import _start_batch, verify_batches
+from wiredoctor.tables import FRAME_DTYPE, ChecksumTable, FrameTable
 
 
 def _table_differences(name: str, fast: np.ndarray, ref: np.ndarray) -> list[str]:
@@ -50,3 +50,11 @@ def both_paths(
     fast = verify_batches(batches, capture_index)
     ref = verify_records((r for b in batches for r in b.records()), capture_index)
     return fast, ref
+
+
+def kernel_only(batch: RecordBatch) -> tuple[FrameTable, ChecksumTable, np.ndarray]:
+    """The kernel's own tables for one batch and its `REDO_*` mark per frame, before the
+    reference path finishes anything (one chunk, on this thread)."""
+    frames = np.empty(len(batch), dtype=FRAME_DTYPE)
+    started = _start_batch(batch, 0, None, 1, frames)
+    return frames, started.wait(), started.fallback

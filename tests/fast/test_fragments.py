@@ -16,12 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fast import frames as fb
-from fast.compare import both_paths, differences
+from fast.compare import both_paths, differences, kernel_only
 from wiredoctor.capture.record import Record
 from wiredoctor.checksum.verdict import Note, Proto, Status
 from wiredoctor.decode.reassembly import MAX_PENDING
 from wiredoctor.fast.kernel import REDO_FRAGMENT, REDO_FRAME, REDO_NONE
-from wiredoctor.fast.verify import _kernel_batch
 from wiredoctor.tables import FrameFlag
 
 NOP_OPTIONS = b"\x01\x01\x01\x01"  # a header the kernel does not walk when fragmented
@@ -179,7 +178,7 @@ def test_plain_fragments_stay_in_the_kernel() -> None:
     options = fb.ethernet(fb.ipv4(b"x" * 16, proto=17, ident=6, flags=1, options=NOP_OPTIONS))
     plain = fb.ethernet(fb.ipv4(fb.udp(fb.V4_A, fb.V4_B, b"hi")))
     recs = [fb.record(f, i + 1) for i, f in enumerate([*train, options, plain])]
-    _, _, marks = _kernel_batch(fb.batch(recs), 0, None, 1)
+    _, _, marks = kernel_only(fb.batch(recs))
     assert marks.tolist() == [REDO_FRAGMENT] * 3 + [REDO_FRAME, REDO_NONE]
 
 
@@ -241,7 +240,7 @@ def test_ipv6_fragments_stay_in_the_kernel_and_reassemble() -> None:
     routed = _ip6_fragments(body, 17, 9, [20], before=V6_BEFORE[3])
     frames_bytes = [fb.ethernet(ip, 0x86DD) for ip in [plain[1], routed[0], plain[0]]]
     recs = [fb.record(f, i + 1) for i, f in enumerate(frames_bytes)]
-    _, _, marks = _kernel_batch(fb.batch(recs), 0, None, 1)
+    _, _, marks = kernel_only(fb.batch(recs))
     assert marks.tolist() == [REDO_FRAGMENT, REDO_FRAME, REDO_FRAGMENT]
     fast, ref = both_paths([fb.batch(recs)])
     assert not differences(fast, ref)

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fast import frames as fb
-from fast.compare import differences
+from fast.compare import differences, kernel_only
 from wiredoctor.capture.batch import RecordBatch
 from wiredoctor.capture.record import Record
 from wiredoctor.checksum.verdict import Cause, Note, Proto, Status
@@ -28,7 +28,7 @@ from wiredoctor.decode.verify import verify_records
 from wiredoctor.fast.fallback import ReferencePath
 from wiredoctor.fast.fragments import key_hash_of, key_hashes
 from wiredoctor.fast.kernel import REDO_FRAGMENT
-from wiredoctor.fast.verify import _concat, _kernel_batch, _number_rows
+from wiredoctor.fast.verify import _concat, _number_rows
 from wiredoctor.tables import ChecksumTable, FrameFlag, FrameTable, ipv4_mapped
 
 NOP_OPTIONS = b"\x01\x01\x01\x01"  # a header the kernel hands back whole when fragmented
@@ -42,7 +42,7 @@ def _run(batches: Sequence[RecordBatch]) -> tuple[Tables, Tables, ReferencePath]
     path = ReferencePath(0)
     frame_parts, row_parts = [], []
     for batch in batches:
-        frames, rows, marks = _kernel_batch(batch, 0, None, 1)
+        frames, rows, marks = kernel_only(batch)
         redo = np.flatnonzero(marks)
         if redo.shape[0]:
             frames, rows = path.replace(batch, frames, rows, redo, marks)
@@ -101,7 +101,7 @@ def test_python_and_compiled_key_hashes_agree() -> None:
     v4 = _v4_train(fb.udp(fb.V4_A, fb.V4_B, bytes(40)), 17, 0xBEEF, [3])
     v6 = _v6_train(fb.udp(fb.V6_A, fb.V6_B, bytes(40)), 17, 0xDEADBEEF, [3])
     batch = fb.batch(_records(v4 + v6))
-    frames, _, marks = _kernel_batch(batch, 0, None, 1)
+    frames, _, marks = kernel_only(batch)
     assert marks.tolist() == [REDO_FRAGMENT] * 4
     out = np.empty(4, dtype=np.uint64)
     key_hashes(frames, np.arange(4, dtype=np.int64), out)

@@ -236,21 +236,6 @@ def _start_batch(
     return _Started(batch=batch, frames=frames, fallback=fallback, spans=spans, pieces=pieces)
 
 
-def _kernel_batch(
-    batch: Batch,
-    capture_index: int,
-    pool: ThreadPoolExecutor | None,
-    workers: int,
-    frames: FrameTable | None = None,
-) -> tuple[FrameTable, ChecksumTable, npt.NDArray[np.uint8]]:
-    """The kernel's tables for one batch and its `REDO_*` marks, waited for (the frame rows
-    go into `frames` when given, len(batch) rows)."""
-    if frames is None:
-        frames = np.empty(len(batch), dtype=FRAME_DTYPE)
-    started = _start_batch(batch, capture_index, pool, workers, frames)
-    return frames, started.wait(), started.fallback
-
-
 def verify_batches(
     batches: Iterable[Batch], capture_index: int = 0, capture_bytes: int = 0
 ) -> tuple[FrameTable, ChecksumTable]:
@@ -280,8 +265,7 @@ def verify_batches(
             _, rows = reference.replace(started.batch, started.frames, rows, redo, started.fallback)
         if capture_bytes > 0 and cks.size == 0:
             # The checksum rows per byte of the first batch size the whole table once.
-            batch = started.batch
-            read = int(batch.file_off[-1]) + int(batch.caplen[-1])
+            read = _bytes_read(started.batch)
             cks.reserve(estimate_rows(int(rows.shape[0]), read, capture_bytes))
         cks.append(rows)
 
@@ -292,8 +276,7 @@ def verify_batches(
                 continue
             if not reserved:
                 reserved = True
-                read = int(batch.file_off[-1]) + int(batch.caplen[-1])
-                frames.reserve(estimate_rows(n, read, capture_bytes))
+                frames.reserve(estimate_rows(n, _bytes_read(batch), capture_bytes))
             if running and frames.size + n > frames.capacity:
                 # Growing moves the rows: nothing may be writing into them then.
                 finish(running.pop())
@@ -312,6 +295,11 @@ def verify_batches(
     checksum_table = cks.finish()
     _number_rows(frame_table, checksum_table, capture_index)
     return frame_table, checksum_table
+
+
+def _bytes_read(batch: Batch) -> int:
+    """Bytes of the capture read up to the end of a batch's last frame."""
+    return int(batch.file_off[-1]) + int(batch.caplen[-1])
 
 
 def _concat(parts: list[npt.NDArray[np.void]]) -> npt.NDArray[np.void]:
