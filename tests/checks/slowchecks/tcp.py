@@ -18,12 +18,11 @@ from checks.slowchecks.tcpflows import (
     RST,
     SYN,
     TcpView,
-    first_in_group,
-    is_flag,
     retransmitted,
     tcp_view,
 )
 from wiredoctor.checks.finding import Finding
+from wiredoctor.checks.tcpflows import first_in_group, is_flag
 from wiredoctor.checksum.verdict import CAUSE_NAMES, Proto, Status
 from wiredoctor.tables import FrameFlag
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from checks.slowchecks.context import I64, CheckContext, Mask, mix, wrap32
+from wiredoctor.checks.tcpflows import first_in_group
 
 FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
 _NONE = -(1 << 40)  # below any relative sequence number
@@ -150,24 +151,6 @@ def _build(ctx: CheckContext) -> TcpView:
     )
 
 
-def first_in_group(*keys: I64) -> tuple[I64, I64]:
-    """For rows grouped by equal `keys`: (sort order, index of each row's group's first row).
-
-    Rows keep capture order within a group (the sort is stable), so the first row of a group
-    is the earliest sighting — the original of a retransmission.
-    """
-    order = np.lexsort(keys[::-1]) if keys[0].size else np.zeros(0, dtype=np.int64)
-    same = np.ones(max(len(order) - 1, 0), dtype=bool)
-    for k in keys:
-        ks = k[order]
-        same &= ks[1:] == ks[:-1]
-    new = np.r_[True, ~same] if len(order) else same
-    group_first = np.maximum.accumulate(np.where(new, np.arange(len(order)), 0))
-    first = np.empty(len(order), dtype=np.int64)
-    first[order] = order[group_first]
-    return order.astype(np.int64), first
-
-
 def retransmitted(view: TcpView, ctx: CheckContext) -> Mask:
     """Rows that resend sequence space the flow already sent (not keep-alives), or RSTs again.
 
@@ -189,10 +172,4 @@ def retransmitted(view: TcpView, ctx: CheckContext) -> Mask:
         again[idx[first != np.arange(len(idx))]] = True
     text = (f["flags"][view.rows] & FrameFlag.TEXT_RETRANSMISSION) != 0
     out: Mask = again | text
-    return out
-
-
-def is_flag(view: TcpView, bit: int) -> Mask:
-    """Rows with TCP flag `bit` set."""
-    out: Mask = (view.flags & bit) != 0
     return out
