@@ -26,7 +26,8 @@ from wiredoctor.checksum.verdict import Cause, Note, Proto, Status
 from wiredoctor.decode.reassembly import MAX_PENDING
 from wiredoctor.decode.verify import verify_records
 from wiredoctor.fast.fallback import ReferencePath
-from wiredoctor.fast.fragments import key_hash_of, key_hashes
+from wiredoctor.fast.fragments import key_hashes
+from wiredoctor.fast.hashes import key_hash_of
 from wiredoctor.fast.kernel import REDO_FRAGMENT
 from wiredoctor.fast.verify import _concat, _number_rows
 from wiredoctor.tables import ChecksumTable, FrameFlag, FrameTable, ipv4_mapped

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from wiredoctor.decode.fnv import payload_hash
 from wiredoctor.fast import hashing
-from wiredoctor.fast.hashing import LENGTH_BUCKETS, hash_bytes, hash_payloads
+from wiredoctor.fast.hashes import hash_bytes
+from wiredoctor.fast.hashing import hash_payloads
+from wiredoctor.fast.marks import LENGTH_BUCKETS
 from wiredoctor.tables import empty_frames
 
 

@@ -85,10 +85,10 @@ class PcapWalker:
         head = self.header
         walk_pcap: Callable[..., tuple[int, int, int, int]] = pcap_plain.walk_pcap
         if compiled:
-            # Loaded only here: importing numba costs more than walking a small capture.
-            from wiredoctor.capture import pcap_kernel
+            # Loaded only here: loading compiled code costs more than walking a small capture.
+            from wiredoctor.native.library import kernel
 
-            walk_pcap = pcap_kernel.walk_pcap
+            walk_pcap = kernel("walk_pcap")
         count, pos, code, arg = walk_pcap(
             buf,
             pos,

@@ -112,10 +112,10 @@ class PcapngWalker:
     def walk(self, buf: npt.NDArray[np.uint8], pos: int, columns: Columns, compiled: bool) -> Step:
         walk_pcapng: Callable[..., tuple[int, int, int, int, int]] = pcapng_plain.walk_pcapng
         if compiled:
-            # Loaded only here: importing numba costs more than walking a small capture.
-            from wiredoctor.capture import pcapng_kernel
+            # Loaded only here: loading compiled code costs more than walking a small capture.
+            from wiredoctor.native.library import kernel
 
-            walk_pcapng = pcapng_kernel.walk_pcapng
+            walk_pcapng = kernel("walk_pcapng")
         filled = 0
         while True:
             linktype, snaplen, res_kind, res_exp, offset_s = self._arrays

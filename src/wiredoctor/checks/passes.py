@@ -1,12 +1,14 @@
 """Which speed runs the table passes: the numba kernels for large tables, numpy for small.
 
 `rowscan` and `flowscan` read each wide frame record once in compiled loops, which pays off
-on captures of hundreds of thousands of frames; loading numba and their cached code costs
+on captures of hundreds of thousands of frames; loading their compiled code (through
+`wiredoctor.native`: the shared library, or numba's JIT) costs
 more than a whole-column numpy pass (`plainscan`) over a table of a few thousand rows. This
 is the one place that chooses, by the frame table's rows (KERNEL_ROWS); the two speeds give
 the same outputs, so the choice never changes a finding.
 
-Always holds: numba is imported only when a table of KERNEL_ROWS frames or more is scanned;
+Always holds: compiled code is loaded only when a table of KERNEL_ROWS frames or more is
+scanned;
 every function here has the signature of the pass it runs, plus `compiled` to force a speed
 (None: by size).
 """
@@ -19,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wiredoctor.checks import plainscan
+from wiredoctor.native.library import kernel
 
 I64 = npt.NDArray[np.int64]
 
@@ -40,9 +43,8 @@ def frame_pass(
 ) -> int:  # fmt: skip
     """`rowscan.frame_pass` or `plainscan.frame_pass` (same outputs)."""
     if use_kernels(len(frames), compiled):
-        from wiredoctor.checks import rowscan
-
-        return int(rowscan.frame_pass(frames, link_table, mtu, direction, header, lists, counts))
+        run = kernel("frame_pass")
+        return int(run(frames, link_table, mtu, direction, header, lists, counts))
     return plainscan.frame_pass(frames, link_table, mtu, direction, header, lists, counts)
 
 
@@ -53,9 +55,7 @@ def checksum_pass(
     """`rowscan.checksum_pass` or `plainscan.checksum_pass` (same outputs), chosen by the
     frame count like the other passes of the same capture."""
     if use_kernels(n_frames, compiled):
-        from wiredoctor.checks import rowscan
-
-        return int(rowscan.checksum_pass(checksums, n_frames, note_mask, row_of, listed))
+        return int(kernel("checksum_pass")(checksums, n_frames, note_mask, row_of, listed))
     return plainscan.checksum_pass(checksums, n_frames, note_mask, row_of, listed)
 
 
@@ -68,14 +68,11 @@ def tcp_flows(
     table grown until it fits, or `plainscan.tcp_flows_pass`): (rows, flows)."""
     if not use_kernels(len(frames), compiled):
         return plainscan.tcp_flows_pass(frames, counted, rows, flow, keys, rkeys, seq0)
-    from wiredoctor.checks import flowscan
-
+    run = kernel("tcp_flows_pass")
     size = FIRST_SLOTS
     while True:
         slots = np.full(size, -1, dtype=np.int64)
-        n_rows, n_flows = flowscan.tcp_flows_pass(
-            frames, counted, rows, flow, keys, rkeys, seq0, slots
-        )
+        n_rows, n_flows = run(frames, counted, rows, flow, keys, rkeys, seq0, slots)
         if n_flows >= 0:
             return int(n_rows), int(n_flows)
         size *= 4
@@ -95,8 +92,6 @@ def tcp_fill(
         ip_len, frame_flags, repeats, state,
     )  # fmt: skip
     if use_kernels(len(frames), compiled):
-        from wiredoctor.checks import flowscan
-
-        flowscan.tcp_fill_pass(*args)
+        kernel("tcp_fill_pass")(*args)
     else:
         plainscan.tcp_fill_pass(*args)

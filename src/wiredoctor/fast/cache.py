@@ -82,8 +82,15 @@ def configure() -> str | None:
 CACHE_DIR = configure()
 
 
+_announced = False
+
+
 def announce_compile() -> None:
     """Say once on stderr that the kernels are being compiled (first run after install)."""
+    global _announced
+    if _announced:
+        return
+    _announced = True
     try:
         sys.stderr.write(COMPILING_MESSAGE + "\n")
         sys.stderr.flush()

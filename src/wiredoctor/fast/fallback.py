@@ -11,8 +11,8 @@ datagrams it reassembles itself never touch Python; the keys it leaves (overlaps
 datagrams spanning batches, …) go to the reference reassembly state
 (`fast.tracked.TrackedFragments`, shared with the verifier), fragment by fragment and in
 frame order with the `REDO_FRAME` frames. One `ReferencePath` lives for a whole capture, so
-reassembly spans batches. `splice` (compiled) then copies the batch's checksum rows with the
-rows of the frames that changed replaced.
+reassembly spans batches. `fast.splice.splice` (compiled) then copies the batch's checksum
+rows with the rows of the frames that changed replaced.
 
 Always holds: frames not handed back keep the kernel's rows untouched and in order; the rows
 equal the reference path's, whichever path reassembled a datagram (when a frame verified in
@@ -31,8 +31,8 @@ import numpy as np
 import numpy.typing as npt
 
 from wiredoctor.capture.record import Direction, Record
-from wiredoctor.fast.jit import Bytes, Int, Scratch, Table, entry, helper
-from wiredoctor.fast.kernel import REDO_FRAGMENT
+from wiredoctor.fast.marks import ACT_DONE, ACT_REFERENCE, MAX_PIECES, REDO_FRAGMENT
+from wiredoctor.native.library import kernel
 from wiredoctor.tables import CHECKSUM_DTYPE, ChecksumTable, FrameFlag, FrameTable
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class _Plan:
     walked: npt.NDArray[np.intp]
     """Batch rows of the walked fragments, in frame order."""
     action: npt.NDArray[np.uint8]
-    """`fast.fragments.ACT_*` per walked fragment."""
+    """`fast.marks.ACT_*` per walked fragment."""
     verdict_of: npt.NDArray[np.int64]
     """Row in `verdicts` of a completing fragment's verdict, -1 none."""
     verdicts: ChecksumTable
@@ -110,7 +110,7 @@ class ReferencePath:
     def _reference(self) -> Verifier:
         if self._verifier is None:
             from wiredoctor.decode.verify import Verifier
-            from wiredoctor.fast.hashing import hash_bytes
+            from wiredoctor.fast.hashes import hash_bytes
 
             self._verifier = Verifier(self.capture_index, hasher=hash_bytes)
             self._verifier.fragments = self._state()
@@ -129,8 +129,6 @@ class ReferencePath:
         number) and the batch's checksum rows with the rows of the frames that changed
         replaced. The rows returned may be a buffer this path reuses: they stay valid until
         its next call (the caller copies them into the capture's table first)."""
-        from wiredoctor.fast.fragments import ACT_DONE, ACT_REFERENCE
-
         walked = redo[kinds[redo] == REDO_FRAGMENT]
         plan = self._plan(batch, frames, walked) if walked.shape[0] else None
         events = redo
@@ -194,12 +192,12 @@ class ReferencePath:
         flags: npt.NDArray[np.int64],
     ) -> ChecksumTable:
         """The batch's checksum rows with the rows of frames `rows` replaced
-        (`splice` below), in this path's output buffer: a fresh table of that size
+        (`fast.splice.splice`), in this path's output buffer: a fresh table of that size
         would cost more in page faults and zero-fill than the copy itself."""
         need = cks.shape[0] + extra.shape[0]
         if self._out.shape[0] < need:
             self._out = np.empty(need + need // 4, dtype=CHECKSUM_DTYPE)
-        written = splice(
+        written = kernel("splice")(
             frames,
             np.ascontiguousarray(cks).view(np.uint8),
             CHECKSUM_DTYPE.itemsize,
@@ -217,19 +215,12 @@ class ReferencePath:
         """Plan a batch's walked fragments in compiled code; None when the reference
         reassembly holds so many datagrams that the plan's could push one out."""
         from wiredoctor.decode.reassembly import MAX_PENDING
-        from wiredoctor.fast.fragments import (
-            ACT_DONE,
-            ACT_REFERENCE,
-            MAX_PIECES,
-            key_hashes,
-            plan_fragments,
-        )
         from wiredoctor.fast.tracked import Guard
 
         m = walked.shape[0]
         rows = walked.astype(np.int64)
         hashes = np.empty(m, dtype=np.uint64)
-        key_hashes(frames, rows, hashes)
+        kernel("key_hashes")(frames, rows, hashes)
         order = np.argsort(hashes, kind="stable").astype(np.int64)
         state = self._fragments
         held = state.held() if state is not None else np.empty(0, dtype=np.uint64)
@@ -242,7 +233,7 @@ class ReferencePath:
         verdict_of = np.empty(m, dtype=np.int64)
         opened = np.empty(m, dtype=np.uint8)
         verdicts = np.empty(m, dtype=CHECKSUM_DTYPE)
-        count = plan_fragments(
+        count = kernel("plan_fragments")(
             buf,
             np.ascontiguousarray(batch.data_off, dtype=np.int64),
             frames,
@@ -407,66 +398,6 @@ class ReferencePath:
 
         values = checksum_values(frame, self.capture_index, occ, 0)
         return np.array([values], dtype=CHECKSUM_DTYPE)
-
-
-@helper
-def _copy_rows(src: Bytes, a: Int, b: Int, dst: Bytes, j: Int, width: Int) -> Int:
-    """Copy rows [a, b) of `src` to `dst` from row `j` on (tables as bytes, `width` bytes a
-    row); returns the next row of `dst`."""
-    if b <= a:
-        return j
-    # Unsigned indices: no negative-index wraparound to check, so the loop compiles to a
-    # block copy (about twenty times faster than with signed ones).
-    s = np.uint64(a * width)
-    d = np.uint64(j * width)
-    for k in range(np.uint64((b - a) * width)):
-        dst[d + k] = src[s + k]
-    return j + (b - a)
-
-
-@entry
-def splice(
-    frames: Table,
-    cks: Bytes,
-    width: Int,
-    rows: Scratch,
-    keep: Scratch,
-    extra: Bytes,
-    extra_lo: Scratch,
-    extra_hi: Scratch,
-    flags: Scratch,
-    out: Bytes,
-) -> Int:
-    """Copy a batch's checksum rows to `out` with the rows of frames `rows` (in frame order)
-    replaced (tables as bytes, `width` bytes a row).
-
-    Changed frame t had the kernel rows from frames[rows[t]].cksum_row to the next frame's
-    (the last ends with `cks`); of these the first keep[t] stay (keep[t] < 0: its IPv4
-    header row, if any, as for a fragment completing a datagram), followed by rows
-    [extra_lo[t], extra_hi[t]) of `extra`. The frame's `n_cksum` becomes its new number of
-    rows and flags[t] is or-ed into its flags. The rows between changed frames are copied as
-    they are. Returns the rows written (`out` must hold len(cks) + len(extra) rows).
-    """
-    n = frames.shape[0]
-    total = cks.shape[0] // width
-    j: Int = np.int64(0)
-    done: Int = np.int64(0)
-    for t in range(rows.shape[0]):
-        fr = frames[rows[t]]
-        lo = np.int64(fr.cksum_row)
-        hi = np.int64(frames[rows[t] + 1].cksum_row) if rows[t] + 1 < n else total
-        j = _copy_rows(cks, done, lo, out, j, width)
-        kept = keep[t]
-        if kept < 0:
-            kept = 1 if fr.ip_version == 4 else 0
-        kept = min(kept, hi - lo)
-        first = j
-        j = _copy_rows(cks, lo, lo + kept, out, j, width)
-        j = _copy_rows(extra, extra_lo[t], extra_hi[t], out, j, width)
-        fr.n_cksum = j - first
-        fr.flags |= flags[t]
-        done = hi
-    return _copy_rows(cks, done, total, out, j, width)
 
 
 def _concat(pieces: list[ChecksumTable]) -> ChecksumTable:

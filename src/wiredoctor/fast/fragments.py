@@ -26,8 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from wiredoctor.checksum.verdict import Note
-from wiredoctor.decode.reassembly import FragmentKey
-from wiredoctor.fast.hashing import HASH_OFFSET_BASIS, HASH_PRIME, HASH_SHIFT, step
+from wiredoctor.fast.hashing import step
 from wiredoctor.fast.jit import Bytes, Int, Row, Scratch, Table, entry, helper
 from wiredoctor.fast.l4 import (
     IPPROTO_GRE,
@@ -45,6 +44,13 @@ from wiredoctor.fast.l4 import (
     P_UDP,
     P_UDPLITE,
 )
+from wiredoctor.fast.marks import (
+    ACT_DONE,
+    ACT_REFERENCE,
+    ACT_WAIT,
+    HASH_OFFSET_BASIS,
+    MAX_PIECES,
+)
 from wiredoctor.fast.rows import (
     CAUSE_NONE,
     NOTE_SNAPLEN,
@@ -57,13 +63,7 @@ from wiredoctor.fast.rows import (
     pseudo_sums,
 )
 from wiredoctor.fast.wire import fold, ones_sum, u16
-from wiredoctor.tables import ipv4_mapped, ipv6_halves
 
-ACT_REFERENCE = 0  # the reference path adds this fragment (its key is not clean)
-ACT_WAIT = 1  # part of a clean datagram completed by a later fragment of the batch
-ACT_DONE = 2  # completes a clean datagram: gets REASSEMBLED and the verdict row
-
-MAX_PIECES = 64  # fragments of one datagram the compiled path tracks
 MAX_DATAGRAM = 0xFFFF  # reassembled bytes the compiled path judges (beyond: jumbo rules)
 
 NOTE_REASSEMBLED = int(Note.REASSEMBLED)
@@ -71,18 +71,6 @@ NOTE_REASSEMBLED = int(Note.REASSEMBLED)
 Pieces = tuple[Bytes, Scratch, Table, Scratch, Scratch]
 """A datagram's pieces: the batch buffer, frame offsets, frame table, walked rows, and the
 walked indices of the pieces."""
-MASK64 = (1 << 64) - 1
-
-
-def key_hash_of(key: FragmentKey) -> int:
-    """`key_hash` in plain Python, of a reassembly key as the reference builds it."""
-    version, source, destination, ident, proto = key
-    halves = ipv4_mapped if version == 4 else ipv6_halves
-    h = int(HASH_OFFSET_BASIS) ^ version
-    for word in (*halves(source), *halves(destination), ident & MASK64, proto & MASK64):
-        h = ((h ^ word) * int(HASH_PRIME)) & MASK64
-        h ^= h >> int(HASH_SHIFT)
-    return h
 
 
 @helper

@@ -18,11 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from wiredoctor.fast.jit import Bytes, Int, Scratch, Table, entry, helper
-
-HASH_OFFSET_BASIS = np.uint64(0xCBF29CE484222325)  # decode.fnv.HASH_OFFSET_BASIS
-HASH_PRIME = np.uint64(0x100000001B3)  # decode.fnv.HASH_PRIME
-HASH_SHIFT = np.uint64(29)  # decode.fnv.HASH_SHIFT
-LENGTH_BUCKETS = 1 << 16  # counting-sort buckets; longer payloads share the last one
+from wiredoctor.fast.marks import HASH_OFFSET_BASIS, HASH_PRIME, HASH_SHIFT, LENGTH_BUCKETS
 
 
 @helper
@@ -130,14 +126,6 @@ def hash_payloads(
 
 
 @entry
-def _hash_array(buf: Bytes) -> np.uint64:
-    """`decode.fnv.payload_hash` of a whole byte array."""
+def hash_array(buf: Bytes) -> np.uint64:
+    """`decode.fnv.payload_hash` of a whole byte array (`fast.hashes.hash_bytes` calls it)."""
     return payload_hash(buf, 0, buf.shape[0])
-
-
-def hash_bytes(data: bytes) -> int:
-    """`decode.fnv.payload_hash` of `data`, compiled: the reference path's frames handed back
-    by the kernel hash their payloads with this (same values, far fewer cycles)."""
-    if not data:
-        return 0
-    return int(_hash_array(np.frombuffer(data, dtype=np.uint8)))

@@ -32,21 +32,22 @@ from wiredoctor.fast.link import (
     ethertype_walk,
     walk_link,
 )
+from wiredoctor.fast.marks import (
+    MAX_DATAGRAMS,
+    MAX_ROWS_PER_FRAME,
+    REDO_FRAGMENT,
+    REDO_FRAME,
+    REDO_NONE,
+)
 from wiredoctor.fast.rows import P_IPV4, ipv4_row
 from wiredoctor.fast.wire import nonzero, u16
 from wiredoctor.tables import FrameFlag
 
 FCS_LEN = 4  # Ethernet frame check sequence (IEEE 802.3 §3.2.9)
-MAX_DATAGRAMS = 8  # nesting followed before the reference path takes over
-MAX_ROWS_PER_FRAME = 2 * MAX_DATAGRAMS
 
 FLAG_SNAPLEN = int(FrameFlag.SNAPLEN)
 FLAG_NOT_IP = int(FrameFlag.NOT_IP)
 FLAG_FRAGMENT = int(FrameFlag.FRAGMENT)
-
-REDO_NONE = 0
-REDO_FRAME = 1  # the reference path verifies the whole frame again
-REDO_FRAGMENT = 2  # the kernel's rows stand; the fragment still goes to reassembly
 
 
 @helper

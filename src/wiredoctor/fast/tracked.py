@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from wiredoctor.decode.checksums import Occurrence
 from wiredoctor.decode.reassembly import MAX_PENDING, FirstFragment, FragmentKey, Fragments
-from wiredoctor.fast.fragments import key_hash_of
+from wiredoctor.fast.hashes import key_hash_of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

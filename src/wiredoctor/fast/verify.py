@@ -26,8 +26,8 @@ import numpy.typing as npt
 from wiredoctor.fast import cache
 from wiredoctor.fast.fallback import ReferencePath
 from wiredoctor.fast.growing import Growing, estimate_rows
-from wiredoctor.fast.hashing import LENGTH_BUCKETS
-from wiredoctor.fast.kernel import MAX_ROWS_PER_FRAME, verify_chunk
+from wiredoctor.fast.marks import LENGTH_BUCKETS, MAX_ROWS_PER_FRAME
+from wiredoctor.native.library import NativeKernel, kernel
 from wiredoctor.tables import (
     CHECKSUM_DTYPE,
     FRAME_DTYPE,
@@ -75,11 +75,13 @@ _compiled = False
 
 
 def _ensure_compiled() -> None:
-    """Load the kernel from the cache, or say once that it is being compiled."""
+    """Load the kernel (the shared library is built, and announced, on first use), or say
+    once that numba's JIT compiles it."""
     global _compiled
     if _compiled:
         return
-    if not cache.kernel_cached(verify_chunk):
+    run = kernel("verify_chunk")
+    if not isinstance(run, NativeKernel) and not cache.kernel_cached(run):
         cache.announce_compile()
     _compiled = True
 
@@ -151,7 +153,7 @@ def _run_chunk(
     while start < hi:
         room = (hi - start) * ROWS_PER_FRAME_GUESS + MAX_ROWS_PER_FRAME + 1
         cks = np.empty(room, dtype=CHECKSUM_DTYPE)
-        done, rows = verify_chunk(
+        done, rows = kernel("verify_chunk")(
             cols.buf,
             cols.data_off[start:hi],
             cols.caplen[start:hi],

@@ -1,0 +1,177 @@
+"""Compile the kernels once into shared libraries that later runs load without numba.
+
+Each kernel of `spec.KERNELS` gets a C wrapper compiled by numba (`numba.cfunc`): it turns
+the C arguments back into arrays of exactly the types the Python callers pass and calls the
+kernel, which numba links in from its own cache when the JIT path compiled it before. The
+wrapper's LLVM module (kernel and helpers included) is then emitted again as
+position-independent object code for this CPU, and the system linker (`cc`, else `ld`)
+makes it a shared library. The exported symbol is `wiredoctor_<name>`.
+
+Always holds: a directory is complete only once every library in it is linked (the caller
+renames a finished temporary directory into place); nothing here runs a kernel.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+from llvmlite import binding as llvm
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+from numba.np.arrayobj import make_array, populate_array
+
+from wiredoctor.native.spec import FLAG, INT, KERNELS, NONE, SCALAR, UINT64, Array, Kernel
+from wiredoctor.native.stubs import STUBBED, stub_module
+
+SYMBOL_PREFIX = "wiredoctor_"
+LINK_TIMEOUT_S = 120
+
+
+class BuildError(Exception):
+    """The library could not be built here (no linker, a linker failure)."""
+
+
+def linker() -> list[str] | None:
+    """The command that links one object into a shared library, or None without a linker."""
+    for name, flags in (("cc", ["-shared"]), ("ld", ["-shared"])):
+        found = shutil.which(name)
+        if found:
+            return [found, *flags]
+    return None
+
+
+def numba_type(arg: Array) -> Any:
+    """numba's type of the arrays the Python callers pass for `arg`."""
+    sample = np.empty((1,) * arg.ndim, dtype=arg.dtype)
+    typ = numba.typeof(sample)
+    return typ.copy(readonly=arg.readonly) if arg.readonly else typ
+
+
+def _array_maker(aryty: Any) -> Callable[..., Any]:
+    """An intrinsic that views (data pointer, shape tuple) as a C-contiguous `aryty`."""
+
+    @intrinsic
+    def make(typingctx: Any, ptr: Any, shape: Any) -> Any:
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            data_ptr, shape_value = args
+            ary = make_array(aryty)(context, builder)
+            itemsize = context.get_abi_sizeof(context.get_data_type(aryty.dtype))
+            dims = cgutils.unpack_tuple(builder, shape_value, aryty.ndim)
+            strides = []
+            stride = context.get_constant(types.intp, itemsize)
+            for dim in reversed(dims):
+                strides.append(stride)
+                stride = builder.mul(stride, dim)
+            strides.reverse()
+            populate_array(
+                ary,
+                data=builder.bitcast(data_ptr, ary.data.type),
+                shape=dims,
+                strides=strides,
+                itemsize=context.get_constant(types.intp, itemsize),
+                meminfo=None,
+            )
+            return ary._getvalue()
+
+        return aryty(ptr, shape), codegen
+
+    return make
+
+
+def wrapper_source(kernel: Kernel) -> tuple[str, list[Any]]:
+    """Python source of the C wrapper of `kernel`, and its numba argument types."""
+    params = ["out"]
+    c_types: list[Any] = [types.CPointer(types.uint64 if kernel.result == UINT64 else types.int64)]
+    call: list[str] = []
+    for i, arg in enumerate(kernel.args):
+        if isinstance(arg, Array):
+            dims = [f"d{i}_{k}" for k in range(arg.ndim)]
+            params += [f"a{i}", *dims]
+            c_types += [types.voidptr] + [types.int64] * arg.ndim
+            call.append(f"make{i}(a{i}, ({', '.join(dims)},))")
+        elif arg in (INT, FLAG):
+            params.append(f"a{i}")
+            c_types.append(types.int64)
+            call.append(f"a{i} != 0" if arg == FLAG else f"a{i}")
+        else:
+            raise ValueError(f"unknown argument kind {arg!r}")
+    lines = [f"def wrapper({', '.join(params)}):", f"    r = kernel({', '.join(call)})"]
+    if kernel.result != NONE:
+        lines.append(f"    o = make_out(out, ({kernel.words},))")
+        if kernel.result in (SCALAR, UINT64):
+            lines.append("    o[0] = r")
+        else:
+            lines += [f"    o[{k}] = r[{k}]" for k in range(kernel.result)]
+    return "\n".join(lines) + "\n", c_types
+
+
+def _compile_wrapper(name: str, kernel: Kernel) -> Any:
+    """The numba cfunc wrapping `kernel` (compiled, not yet emitted)."""
+    function = getattr(importlib.import_module(kernel.module), kernel.function)
+    source, c_types = wrapper_source(kernel)
+    out_type = types.Array(types.uint64 if kernel.result == UINT64 else types.int64, 1, "C")
+    namespace: dict[str, Any] = {"kernel": function, "make_out": _array_maker(out_type)}
+    for i, arg in enumerate(kernel.args):
+        if isinstance(arg, Array):
+            namespace[f"make{i}"] = _array_maker(numba_type(arg))
+    exec(compile(source, f"<wrapper of {kernel.module}.{kernel.function}>", "exec"), namespace)
+    signature = types.void(*c_types)
+    return numba.cfunc(signature)(namespace["wrapper"])
+
+
+def _target_machine(library: Any) -> Any:
+    """A target machine for this CPU that emits position-independent code."""
+    codegen = library.codegen
+    target = llvm.Target.from_triple(llvm.get_process_triple())
+    return target.create_target_machine(
+        cpu=codegen._get_host_cpu_name(),
+        features=codegen._tm_features,
+        opt=3,
+        reloc="pic",
+        codemodel="default",
+    )
+
+
+def object_code(name: str, kernel: Kernel) -> bytes:
+    """Position-independent object code exporting `kernel` as `wiredoctor_<name>`."""
+    compiled = _compile_wrapper(name, kernel)
+    library = compiled._library
+    module = llvm.parse_bitcode(library._final_module.as_bitcode())
+    module.get_function(compiled.native_name).name = SYMBOL_PREFIX + name
+    needed = {f.name for f in module.functions if f.is_declaration} & STUBBED
+    module.link_in(llvm.parse_assembly(str(stub_module(needed))))
+    for stubbed in needed:
+        module.get_function(stubbed).visibility = "hidden"
+    return bytes(_target_machine(library).emit_object(module))
+
+
+def link(obj: Path, target: Path) -> None:
+    """Link `obj` into the shared library `target`."""
+    command = linker()
+    if command is None:
+        raise BuildError("no linker (cc or ld) on PATH")
+    done = subprocess.run(
+        [*command, "-o", str(target), str(obj)],
+        capture_output=True,
+        text=True,
+        timeout=LINK_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BuildError(f"linking {target.name} failed: {done.stderr.strip()[:300]}")
+
+
+def build_all(directory: Path) -> None:
+    """Build every kernel's library into `directory` (which must exist)."""
+    for name, kernel in KERNELS.items():
+        obj = directory / f"{name}.o"
+        obj.write_bytes(object_code(name, kernel))
+        link(obj, directory / f"{name}.so")
+        obj.unlink()

@@ -1,0 +1,249 @@
+"""Find, build once and load the compiled kernels; call them through ctypes without numba.
+
+`kernel(name)` returns a callable with the calling convention of the numba function
+`spec.KERNELS[name]`: same arguments, same results. It is the shared library's function when
+the library is built for these sources, this numba and this CPU (building it on first use:
+the one line on stderr says so), else the numba function itself. ctypes releases the GIL for
+the call, so kernels run in parallel on threads as the numba ones do.
+
+The libraries live in `native-<stamp>` in the package's `__pycache__` when that can be
+written, else in the per-user cache (`$XDG_CACHE_HOME/wiredoctor`, default `~/.cache/...`),
+or in `$WIREDOCTOR_CACHE_DIR` when set. The stamp hashes every source file of the package, the
+numba and llvmlite versions and this CPU's model and features.
+
+Always holds: importing this module, and calling a kernel whose library is built, never
+imports numba; `WIREDOCTOR_NATIVE=0` in the environment keeps every kernel on numba's JIT;
+a library that cannot be built or loaded leaves the JIT in charge and never stops a run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import sys
+import threading
+from collections.abc import Callable
+from importlib import import_module, metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wiredoctor.native.spec import FLAG, KERNELS, NONE, SCALAR, UINT64, Array, Kernel
+
+SWITCH = "WIREDOCTOR_NATIVE"
+"""Environment variable: "0" keeps the kernels on numba's JIT."""
+
+PLACE = "WIREDOCTOR_CACHE_DIR"
+"""Environment variable: the directory to keep the libraries in (else chosen as above)."""
+
+COMPLETE = "complete"
+"""The file that marks a library directory as fully built."""
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _cpu() -> bytes:
+    """This CPU's model and feature flags (the libraries are compiled for them)."""
+    try:
+        with open("/proc/cpuinfo", "rb") as info:
+            lines = [
+                line
+                for line in info.read().splitlines()
+                if line.startswith((b"model name", b"flags", b"Features"))
+            ]
+    except OSError:
+        lines = []
+    return platform.machine().encode() + b"\n" + b"\n".join(sorted(set(lines)))
+
+
+def stamp() -> str:
+    """A short hash of what the libraries depend on."""
+    digest = hashlib.sha256(_cpu())
+    for package in ("numba", "llvmlite"):
+        try:
+            digest.update(f"{package} {metadata.version(package)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{package} absent\n".encode())
+    for source in sorted(_PACKAGE_DIR.rglob("*.py")):
+        digest.update(str(source.relative_to(_PACKAGE_DIR)).encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _writable(directory: Path) -> bool:
+    target = directory if directory.is_dir() else directory.parent
+    return os.access(target, os.W_OK | os.X_OK)
+
+
+def library_dir() -> Path:
+    """Where the libraries of these sources are (or will be) kept."""
+    chosen = os.environ.get(PLACE)
+    if chosen:
+        return Path(chosen) / f"native-{stamp()}"
+    pycache = _PACKAGE_DIR / "__pycache__"
+    if _writable(pycache):
+        return pycache / f"native-{stamp()}"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wiredoctor" / f"native-{stamp()}"
+
+
+class NativeKernel:
+    """One kernel of a loaded shared library, called like its numba function."""
+
+    def __init__(self, name: str, kernel: Kernel, library: ctypes.CDLL) -> None:
+        self.name = name
+        self.kernel = kernel
+        self._function = getattr(library, f"wiredoctor_{name}")
+        argtypes: list[Any] = [ctypes.c_void_p]
+        for arg in kernel.args:
+            if isinstance(arg, Array):
+                argtypes += [ctypes.c_void_p] + [ctypes.c_int64] * arg.ndim
+            else:
+                argtypes.append(ctypes.c_int64)
+        self._function.argtypes = argtypes
+        self._function.restype = None
+        self._failed = ctypes.c_int32.in_dll(library, "wiredoctor_failed")
+        self._out_dtype = np.uint64 if kernel.result == UINT64 else np.int64
+
+    def _flatten(self, args: tuple[Any, ...]) -> list[int]:
+        if len(args) != len(self.kernel.args):
+            raise TypeError(f"{self.name} takes {len(self.kernel.args)} arguments")
+        flat: list[int] = []
+        for position, (value, arg) in enumerate(zip(args, self.kernel.args, strict=True)):
+            if isinstance(arg, Array):
+                if (
+                    not isinstance(value, np.ndarray)
+                    or value.dtype != arg.dtype
+                    or value.ndim != arg.ndim
+                    or not value.flags.c_contiguous
+                ):
+                    raise TypeError(
+                        f"{self.name}: argument {position} must be a C-contiguous "
+                        f"{arg.ndim}-d array of {arg.dtype}"
+                    )
+                flat.append(value.ctypes.data)
+                flat.extend(value.shape)
+            else:
+                flat.append(int(bool(value)) if arg == FLAG else int(value))
+        return flat
+
+    def __call__(self, *args: Any) -> Any:
+        flat = self._flatten(args)
+        out = np.zeros(self.kernel.words, dtype=self._out_dtype)
+        self._function(out.ctypes.data, *flat)
+        if self._failed.value:
+            self._failed.value = 0
+            raise RuntimeError(f"the compiled kernel {self.name} raised an exception")
+        result = self.kernel.result
+        if result == NONE:
+            return None
+        if result in (SCALAR, UINT64):
+            return out.dtype.type(out[0])
+        return tuple(int(v) for v in out)
+
+
+_lock = threading.Lock()
+_loaded: dict[str, Callable[..., Any]] = {}
+_state: dict[str, Path | None] = {}
+
+
+def _announce() -> None:
+    from wiredoctor.fast.cache import announce_compile
+
+    announce_compile()
+
+
+def _build(target: Path) -> bool:
+    """Build every library into `target`; False when this machine cannot."""
+    from wiredoctor.native.build import BuildError, build_all, linker
+
+    if linker() is None:
+        return False
+    _announce()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.parent / f"{target.name}.build-{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
+    try:
+        build_all(scratch)
+        (scratch / COMPLETE).write_text("")
+        try:
+            scratch.rename(target)
+        except OSError:
+            # Another process finished first: its libraries are the same.
+            shutil.rmtree(scratch, ignore_errors=True)
+    except (BuildError, OSError):
+        shutil.rmtree(scratch, ignore_errors=True)
+        return False
+    _prune(target)
+    return True
+
+
+def _prune(current: Path) -> None:
+    """Remove libraries of older sources beside `current` (best effort)."""
+    for sibling in current.parent.glob("native-*"):
+        if sibling != current and sibling.is_dir() and ".build-" not in sibling.name:
+            shutil.rmtree(sibling, ignore_errors=True)
+
+
+def _directory() -> Path | None:
+    """The built library directory, building it first if needed (once per process)."""
+    if "dir" in _state:
+        return _state["dir"]
+    found: Path | None = None
+    if os.environ.get(SWITCH, "1") != "0":
+        try:
+            target = library_dir()
+            if (target / COMPLETE).exists() or _build(target):
+                found = target
+        except OSError:
+            found = None
+    _state["dir"] = found
+    return found
+
+
+def jit_kernel(name: str) -> Callable[..., Any]:
+    """The numba function of kernel `name` (imports numba)."""
+    spec = KERNELS[name]
+    function: Callable[..., Any] = getattr(import_module(spec.module), spec.function)
+    return function
+
+
+def kernel(name: str) -> Callable[..., Any]:
+    """The kernel `name` of `spec.KERNELS`: compiled library function, else numba's."""
+    found = _loaded.get(name)
+    if found is not None:
+        return found
+    with _lock:
+        found = _loaded.get(name)
+        if found is not None:
+            return found
+        directory = _directory()
+        chosen: Callable[..., Any] | None = None
+        if directory is not None:
+            try:
+                library = ctypes.CDLL(str(directory / f"{name}.so"))
+                chosen = NativeKernel(name, KERNELS[name], library)
+            except (OSError, AttributeError):
+                # A damaged library: the JIT runs this time, the next run builds afresh.
+                shutil.rmtree(directory, ignore_errors=True)
+        if chosen is None:
+            chosen = jit_kernel(name)
+        _loaded[name] = chosen
+        return chosen
+
+
+def using_native() -> bool:
+    """True when this process calls kernels from the shared libraries."""
+    return any(isinstance(k, NativeKernel) for k in _loaded.values()) or (
+        _state.get("dir") is not None
+    )
+
+
+def numba_loaded() -> bool:
+    """True when numba has been imported in this process."""
+    return "numba" in sys.modules

@@ -1,0 +1,135 @@
+"""The shared library of compiled kernels: built once, loaded without numba, the same
+results as numba's JIT, and clear about arguments it cannot take or a kernel that raised."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wiredoctor.decode.fnv import payload_hash
+from wiredoctor.fast.cache import COMPILING_MESSAGE
+from wiredoctor.native import build, library
+from wiredoctor.native.spec import INT, KERNELS, SCALAR, Array, Kernel
+
+needs_linker = pytest.mark.skipif(
+    build.linker() is None, reason="no linker (cc or ld): the JIT serves every run"
+)
+
+PROBE = """
+import contextlib, io, json, sys
+from wiredoctor.cli import main
+from wiredoctor.native import library
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    status = main(sys.argv[1:])
+native = isinstance(library.kernel("verify_chunk"), library.NativeKernel)
+print(json.dumps([status, "numba" in sys.modules, native, out.getvalue()]))
+"""
+
+
+def large_pcap(path: Path) -> None:
+    """Over 1 MiB of TCP frames (every fourth one with a wrong checksum): the compiled path."""
+    head = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    src, dst = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
+    records = []
+    for i in range(2400):
+        payload = bytes([i % 251]) * (400 + i % 900)
+        tcp = struct.pack("!HHIIBBHHH", 40000, 80, 1000 + i * 2000, 1, 5 << 4, 0x18, 512, 0, 0)
+        body = tcp + payload
+        total = 20 + len(body)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, i, 0, 64, 6, 0, src, dst)
+        frame = bytes.fromhex("0200000000020200000000010800") + ip + body
+        # Checksums left as zero: the IPv4 and TCP ones are all wrong, as with TX offload.
+        records.append(struct.pack("<IIII", 1_700_000_000, i, len(frame), len(frame)) + frame)
+    path.write_bytes(head + b"".join(records))
+
+
+def run(args: list[str], **env: str) -> tuple[list[object], str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout), done.stderr
+
+
+@needs_linker
+@pytest.mark.slow
+def test_built_once_then_loaded_without_numba(tmp_path: Path) -> None:
+    capture = tmp_path / "large.pcap"
+    large_pcap(capture)
+    assert capture.stat().st_size > 1 << 20
+    place = str(tmp_path / "cache")
+    args = ["check", "--json", str(capture)]
+    (status1, _, native1, out1), err1 = run(args, WIREDOCTOR_CACHE_DIR=place)
+    (status2, numba2, native2, out2), err2 = run(args, WIREDOCTOR_CACHE_DIR=place)
+    (status3, numba3, native3, out3), _ = run(args, WIREDOCTOR_NATIVE="0")
+    assert err1.count(COMPILING_MESSAGE) == 1
+    assert COMPILING_MESSAGE not in err2
+    assert (native1, native2, numba2) == (True, True, False)
+    assert (native3, numba3) == (False, True)
+    assert status1 == status2 == status3 == 1
+    assert out1 == out2 == out3
+    report = json.loads(str(out2))
+    assert report["summary"]["frames"] == 2400
+    built = next(Path(place).glob("native-*"))
+    assert sorted(p.stem for p in built.glob("*.so")) == sorted(KERNELS)
+    assert (built / library.COMPLETE).exists()
+
+
+@needs_linker
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=3000))
+def test_hash_matches_the_jit_and_the_reference(data: bytes) -> None:
+    native = library.kernel("hash_array")
+    if not isinstance(native, library.NativeKernel):
+        pytest.skip("the shared library could not be built here")
+    buf = np.frombuffer(data, dtype=np.uint8)
+    jit = library.jit_kernel("hash_array")
+    expected = payload_hash(data) if data else 0
+    assert int(native(buf)) == int(jit(buf)) == expected
+
+
+@needs_linker
+def test_arguments_it_cannot_take_are_refused() -> None:
+    native = library.kernel("key_hashes")
+    if not isinstance(native, library.NativeKernel):
+        pytest.skip("the shared library could not be built here")
+    frames = np.zeros(4, dtype=KERNELS["key_hashes"].args[0].dtype)  # type: ignore[union-attr]
+    rows = np.arange(4, dtype=np.int64)
+    out = np.zeros(4, dtype=np.uint64)
+    native(frames, rows, out)
+    assert len(set(out.tolist())) == 1 and int(out[0]) != 0
+    with pytest.raises(TypeError, match="argument 1 must be a C-contiguous 1-d array of int64"):
+        native(frames, rows.astype(np.int32), out)
+    with pytest.raises(TypeError, match="argument 2"):
+        native(frames, rows, np.zeros(8, dtype=np.uint64)[::2])
+    with pytest.raises(TypeError, match="takes 3 arguments"):
+        native(frames, rows)
+
+
+@needs_linker
+def test_a_kernel_that_raises_is_reported(tmp_path: Path) -> None:
+    spec = Kernel("native.raising", "share", (INT, INT, Array(np.dtype(np.int64))), SCALAR)
+    obj = tmp_path / "share.o"
+    obj.write_bytes(build.object_code("share", spec))
+    build.link(obj, tmp_path / "share.so")
+    share = library.NativeKernel("share", spec, ctypes.CDLL(str(tmp_path / "share.so")))
+    out = np.zeros(1, dtype=np.int64)
+    assert int(share(17, 5, out)) == 3 and int(out[0]) == 3
+    with pytest.raises(RuntimeError, match="the compiled kernel share raised"):
+        share(17, 0, out)
+    assert int(share(40, 8, out)) == 5
