@@ -12,10 +12,12 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m wiredoctor.native >/dev/null || true
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m wiredoctor.native >/dev/null || true
 	touch $@ $(VENV)/.installed
 
 venv: $(VENV)/.installed

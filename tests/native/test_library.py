@@ -19,10 +19,11 @@ from hypothesis import strategies as st
 from wiredoctor.decode.fnv import payload_hash
 from wiredoctor.fast.cache import COMPILING_MESSAGE
 from wiredoctor.native import build, library
+from wiredoctor.native.link import link, linker
 from wiredoctor.native.spec import INT, KERNELS, SCALAR, Array, Kernel
 
 needs_linker = pytest.mark.skipif(
-    build.linker() is None, reason="no linker (cc or ld): the JIT serves every run"
+    linker() is None, reason="no linker (cc or ld): the JIT serves every run"
 )
 
 PROBE = """
@@ -126,10 +127,20 @@ def test_a_kernel_that_raises_is_reported(tmp_path: Path) -> None:
     spec = Kernel("native.raising", "share", (INT, INT, Array(np.dtype(np.int64))), SCALAR)
     obj = tmp_path / "share.o"
     obj.write_bytes(build.object_code("share", spec))
-    build.link(obj, tmp_path / "share.so")
+    link(obj, tmp_path / "share.so")
     share = library.NativeKernel("share", spec, ctypes.CDLL(str(tmp_path / "share.so")))
     out = np.zeros(1, dtype=np.int64)
     assert int(share(17, 5, out)) == 3 and int(out[0]) == 3
     with pytest.raises(RuntimeError, match="the compiled kernel share raised"):
         share(17, 0, out)
     assert int(share(40, 8, out)) == 5
+
+
+def test_the_build_is_split_with_the_slowest_kernel_alone() -> None:
+    assert library.work_groups(1) == [[library.HEAVY, *(n for n in KERNELS if n != library.HEAVY)]]
+    two = library.work_groups(2)
+    assert two[0] == [library.HEAVY] and len(two) == 2
+    four = library.work_groups(4)
+    assert len(four) == 4 and four[0] == [library.HEAVY]
+    for groups in (two, four):
+        assert sorted(n for g in groups for n in g) == sorted(KERNELS)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
-COMPILING_MESSAGE = "wiredoctor: compiling the fast path, once per install (about 10 s)…"
+COMPILING_MESSAGE = "wiredoctor: compiling the fast path, once per install (about 15 s)…"
 
 
 def user_cache_dir() -> Path:

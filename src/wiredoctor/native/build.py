@@ -4,8 +4,9 @@ Each kernel of `spec.KERNELS` gets a C wrapper compiled by numba (`numba.cfunc`)
 the C arguments back into arrays of exactly the types the Python callers pass and calls the
 kernel, which numba links in from its own cache when the JIT path compiled it before. The
 wrapper's LLVM module (kernel and helpers included) is then emitted again as
-position-independent object code for this CPU, and the system linker (`cc`, else `ld`)
-makes it a shared library. The exported symbol is `wiredoctor_<name>`.
+position-independent object code for this CPU, and the system linker (`native.link`)
+makes it a shared library. The exported symbol is `wiredoctor_<name>`. Run as a module, this
+is one build worker (`native.library` starts them, several at once).
 
 Always holds: a directory is complete only once every library in it is linked (the caller
 renames a finished temporary directory into place); nothing here runs a kernel.
@@ -14,8 +15,7 @@ renames a finished temporary directory into place); nothing here runs a kernel.
 from __future__ import annotations
 
 import importlib
-import shutil
-import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,24 +27,11 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 from numba.np.arrayobj import make_array, populate_array
 
+from wiredoctor.native.link import BuildError, link
 from wiredoctor.native.spec import FLAG, INT, KERNELS, NONE, SCALAR, UINT64, Array, Kernel
 from wiredoctor.native.stubs import STUBBED, stub_module
 
 SYMBOL_PREFIX = "wiredoctor_"
-LINK_TIMEOUT_S = 120
-
-
-class BuildError(Exception):
-    """The library could not be built here (no linker, a linker failure)."""
-
-
-def linker() -> list[str] | None:
-    """The command that links one object into a shared library, or None without a linker."""
-    for name, flags in (("cc", ["-shared"]), ("ld", ["-shared"])):
-        found = shutil.which(name)
-        if found:
-            return [found, *flags]
-    return None
 
 
 def numba_type(arg: Array) -> Any:
@@ -152,26 +139,27 @@ def object_code(name: str, kernel: Kernel) -> bytes:
     return bytes(_target_machine(library).emit_object(module))
 
 
-def link(obj: Path, target: Path) -> None:
-    """Link `obj` into the shared library `target`."""
-    command = linker()
-    if command is None:
-        raise BuildError("no linker (cc or ld) on PATH")
-    done = subprocess.run(
-        [*command, "-o", str(target), str(obj)],
-        capture_output=True,
-        text=True,
-        timeout=LINK_TIMEOUT_S,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise BuildError(f"linking {target.name} failed: {done.stderr.strip()[:300]}")
-
-
-def build_all(directory: Path) -> None:
-    """Build every kernel's library into `directory` (which must exist)."""
-    for name, kernel in KERNELS.items():
+def build(directory: Path, names: list[str]) -> None:
+    """Build the libraries of kernels `names` into `directory` (which must exist)."""
+    for name in names:
         obj = directory / f"{name}.o"
-        obj.write_bytes(object_code(name, kernel))
+        obj.write_bytes(object_code(name, KERNELS[name]))
         link(obj, directory / f"{name}.so")
         obj.unlink()
+
+
+def main(argv: list[str]) -> int:
+    """`python -m wiredoctor.native.build DIRECTORY NAME...`: one build worker."""
+    if len(argv) < 2 or any(name not in KERNELS for name in argv[1:]):
+        sys.stderr.write(f"usage: DIRECTORY NAME... (names: {', '.join(KERNELS)})\n")
+        return 2
+    try:
+        build(Path(argv[0]), argv[1:])
+    except BuildError as error:
+        sys.stderr.write(f"{error}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -18,11 +18,13 @@ a library that cannot be built or loaded leaves the JIT in charge and never stop
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -32,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from wiredoctor.native.link import linker
 from wiredoctor.native.spec import FLAG, KERNELS, NONE, SCALAR, UINT64, Array, Kernel
 
 SWITCH = "WIREDOCTOR_NATIVE"
@@ -157,10 +160,56 @@ def _announce() -> None:
     announce_compile()
 
 
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(line + "\n")
+
+
+HEAVY = "verify_chunk"
+"""The kernel that takes longest to compile (about half of all): a worker of its own."""
+
+BUILD_TIMEOUT_S = 600
+
+
+def work_groups(workers: int) -> list[list[str]]:
+    """The kernels split between `workers` build processes, the slowest one alone."""
+    rest = [name for name in KERNELS if name != HEAVY]
+    if workers <= 1:
+        return [[HEAVY, *rest]]
+    groups: list[list[str]] = [[HEAVY]] + [[] for _ in range(workers - 1)]
+    for i, name in enumerate(rest):
+        groups[1 + i % (workers - 1)].append(name)
+    return [group for group in groups if group]
+
+
+def _run_workers(directory: Path) -> str | None:
+    """Build every library into `directory` with one worker process per CPU (at most four);
+    returns why it failed, or None."""
+    workers = min(os.cpu_count() or 1, 4)
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", "wiredoctor.native.build", str(directory), *group],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for group in work_groups(workers)
+    ]
+    problems = []
+    for process in started:
+        try:
+            _, err = process.communicate(timeout=BUILD_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, err = process.communicate()
+        if process.returncode != 0:
+            lines = (err or "").strip().splitlines()
+            problems.append(lines[-1] if lines else f"exit status {process.returncode}")
+    return "; ".join(problems) or None
+
+
 def _build(target: Path) -> bool:
     """Build every library into `target`; False when this machine cannot."""
-    from wiredoctor.native.build import BuildError, build_all, linker
-
     if linker() is None:
         return False
     _announce()
@@ -168,17 +217,17 @@ def _build(target: Path) -> bool:
     scratch = target.parent / f"{target.name}.build-{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
-    try:
-        build_all(scratch)
-        (scratch / COMPLETE).write_text("")
-        try:
-            scratch.rename(target)
-        except OSError:
-            # Another process finished first: its libraries are the same.
-            shutil.rmtree(scratch, ignore_errors=True)
-    except (BuildError, OSError):
+    problem = _run_workers(scratch)
+    if problem is not None:
         shutil.rmtree(scratch, ignore_errors=True)
+        _say(f"wiredoctor: could not build the compiled kernels ({problem}); numba runs them")
         return False
+    try:
+        (scratch / COMPLETE).write_text("")
+        scratch.rename(target)
+    except OSError:
+        # Another process finished first: its libraries are the same.
+        shutil.rmtree(scratch, ignore_errors=True)
     _prune(target)
     return True
 
@@ -204,6 +253,12 @@ def _directory() -> Path | None:
             found = None
     _state["dir"] = found
     return found
+
+
+def ensure_built() -> Path | None:
+    """The built library directory (building it now if needed), or None when the JIT runs."""
+    with _lock:
+        return _directory()
 
 
 def jit_kernel(name: str) -> Callable[..., Any]:
