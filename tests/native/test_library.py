@@ -144,3 +144,38 @@ def test_the_build_is_split_with_the_slowest_kernel_alone() -> None:
     assert len(four) == 4 and four[0] == [library.HEAVY]
     for groups in (two, four):
         assert sorted(n for g in groups for n in g) == sorted(KERNELS)
+
+
+@needs_linker
+def test_a_failed_build_is_not_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WIREDOCTOR_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(library, "_state", {})
+    monkeypatch.setattr(library, "_run_workers", lambda directory: "linking x.so failed: boom")
+    assert library.ensure_built() is None
+    target = library.library_dir()
+    assert library.failed_marker(target).read_text() == "linking x.so failed: boom\n"
+    assert "could not build the compiled kernels (linking x.so failed: boom)" in (
+        capsys.readouterr().err
+    )
+    monkeypatch.setattr(library, "_state", {})
+    monkeypatch.setattr(library, "_run_workers", lambda directory: pytest.fail("tried again"))
+    assert library.ensure_built() is None
+    assert not target.exists()
+
+
+def test_libraries_of_other_stamps_are_pruned_but_the_newest_kept(tmp_path: Path) -> None:
+    current = tmp_path / "native-current"
+    current.mkdir()
+    olds = []
+    for age in range(5):
+        old = tmp_path / f"native-old{age}"
+        old.mkdir() if age % 2 == 0 else old.write_text("failed\n")
+        os.utime(old, ns=(1_000_000_000 * (100 - age),) * 2)
+        olds.append(old)
+    building = tmp_path / "native-current.build-1"
+    building.mkdir()
+    library._prune(current)
+    assert [p.exists() for p in olds] == [True] * library.KEEP + [False] * (5 - library.KEEP)
+    assert current.exists() and building.exists()

@@ -241,7 +241,7 @@ def _start_batch(
 def verify_batches(
     batches: Iterable[Batch], capture_index: int = 0, capture_bytes: int = 0
 ) -> tuple[FrameTable, ChecksumTable]:
-    """Verify every frame of `batches` (one capture, in order) with the numba kernels.
+    """Verify every frame of `batches` (one capture, in order) with the compiled kernels.
 
     Returns the same (FrameTable, ChecksumTable) as `decode.verify.verify_records` would for
     the same records; `capture_index` fills the `capture` column. `capture_bytes`, the
@@ -314,10 +314,6 @@ def _concat(parts: list[npt.NDArray[np.void]]) -> npt.NDArray[np.void]:
 
 def _number_rows(frames: FrameTable, cks: ChecksumTable, capture_index: int) -> None:
     """Point every frame at its checksum rows and give each row its frame and capture."""
-    counts = frames["n_cksum"].astype(np.int64)
-    starts = np.zeros(frames.shape[0], dtype=np.int64)
-    if frames.shape[0] > 1:
-        np.cumsum(counts[:-1], out=starts[1:])
-    frames["cksum_row"] = starts
-    cks["frame"] = np.repeat(frames["frame"], counts)
-    cks["capture"] = capture_index
+    numbered = int(kernel("number_rows")(frames, cks, capture_index))
+    if numbered != cks.shape[0]:
+        raise AssertionError(f"{numbered} checksum rows numbered of {cks.shape[0]}")

@@ -8,12 +8,14 @@ the call, so kernels run in parallel on threads as the numba ones do.
 
 The libraries live in `native-<stamp>` in the package's `__pycache__` when that can be
 written, else in the per-user cache (`$XDG_CACHE_HOME/wiredoctor`, default `~/.cache/...`),
-or in `$WIREDOCTOR_CACHE_DIR` when set. The stamp hashes every source file of the package, the
-numba and llvmlite versions and this CPU's model and features.
+or in `$WIREDOCTOR_CACHE_DIR` when set. The stamp hashes the place, size and modification time of
+every source file of the package and of numba's and llvmlite's, and this CPU's model and
+features.
 
 Always holds: importing this module, and calling a kernel whose library is built, never
 imports numba; `WIREDOCTOR_NATIVE=0` in the environment keeps every kernel on numba's JIT;
-a library that cannot be built or loaded leaves the JIT in charge and never stops a run.
+a library that cannot be built or loaded leaves the JIT in charge and never stops a run; a
+build that failed is not tried again for the same stamp (`native-<stamp>.failed` says why).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from importlib import import_module, metadata
+from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -63,17 +66,22 @@ def _cpu() -> bytes:
     return platform.machine().encode() + b"\n" + b"\n".join(sorted(set(lines)))
 
 
+def _fingerprint(path: Path) -> bytes:
+    """A file's place, size and modification time (what numba's own cache checks)."""
+    info = path.stat()
+    return f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode()
+
+
 def stamp() -> str:
-    """A short hash of what the libraries depend on."""
+    """A short hash of what the libraries depend on: this CPU, the numba and llvmlite
+    installed (their package files), and every source file of this package."""
     digest = hashlib.sha256(_cpu())
     for package in ("numba", "llvmlite"):
-        try:
-            digest.update(f"{package} {metadata.version(package)}\n".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{package} absent\n".encode())
+        found = find_spec(package)
+        origin = found.origin if found is not None else None
+        digest.update(_fingerprint(Path(origin)) if origin else f"{package} absent\n".encode())
     for source in sorted(_PACKAGE_DIR.rglob("*.py")):
-        digest.update(str(source.relative_to(_PACKAGE_DIR)).encode())
-        digest.update(source.read_bytes())
+        digest.update(_fingerprint(source))
     return digest.hexdigest()[:16]
 
 
@@ -101,7 +109,7 @@ class NativeKernel:
         self.name = name
         self.kernel = kernel
         self._function = getattr(library, f"wiredoctor_{name}")
-        argtypes: list[Any] = [ctypes.c_void_p]
+        argtypes: list[Any] = [ctypes.c_void_p]  # the result words (a ctypes array)
         for arg in kernel.args:
             if isinstance(arg, Array):
                 argtypes += [ctypes.c_void_p] + [ctypes.c_int64] * arg.ndim
@@ -110,7 +118,8 @@ class NativeKernel:
         self._function.argtypes = argtypes
         self._function.restype = None
         self._failed = ctypes.c_int32.in_dll(library, "wiredoctor_failed")
-        self._out_dtype = np.uint64 if kernel.result == UINT64 else np.int64
+        word = ctypes.c_uint64 if kernel.result == UINT64 else ctypes.c_int64
+        self._out_type = word * kernel.words
 
     def _flatten(self, args: tuple[Any, ...]) -> list[int]:
         if len(args) != len(self.kernel.args):
@@ -128,7 +137,7 @@ class NativeKernel:
                         f"{self.name}: argument {position} must be a C-contiguous "
                         f"{arg.ndim}-d array of {arg.dtype}"
                     )
-                flat.append(value.ctypes.data)
+                flat.append(value.__array_interface__["data"][0])
                 flat.extend(value.shape)
             else:
                 flat.append(int(bool(value)) if arg == FLAG else int(value))
@@ -136,17 +145,19 @@ class NativeKernel:
 
     def __call__(self, *args: Any) -> Any:
         flat = self._flatten(args)
-        out = np.zeros(self.kernel.words, dtype=self._out_dtype)
-        self._function(out.ctypes.data, *flat)
+        out = self._out_type()
+        self._function(out, *flat)
         if self._failed.value:
             self._failed.value = 0
             raise RuntimeError(f"the compiled kernel {self.name} raised an exception")
         result = self.kernel.result
         if result == NONE:
             return None
-        if result in (SCALAR, UINT64):
-            return out.dtype.type(out[0])
-        return tuple(int(v) for v in out)
+        if result == SCALAR:
+            return np.int64(out[0])
+        if result == UINT64:
+            return np.uint64(out[0])
+        return tuple(out)
 
 
 _lock = threading.Lock()
@@ -221,6 +232,9 @@ def _build(target: Path) -> bool:
     if problem is not None:
         shutil.rmtree(scratch, ignore_errors=True)
         _say(f"wiredoctor: could not build the compiled kernels ({problem}); numba runs them")
+        # Not tried again for these sources: each try would cost the whole compile.
+        with contextlib.suppress(OSError):
+            failed_marker(target).write_text(problem + "\n")
         return False
     try:
         (scratch / COMPLETE).write_text("")
@@ -232,11 +246,31 @@ def _build(target: Path) -> bool:
     return True
 
 
+def failed_marker(target: Path) -> Path:
+    """The file that records why the libraries of `target` could not be built."""
+    return target.parent / f"{target.name}.failed"
+
+
+KEEP = 3
+"""Libraries of other stamps kept beside the current one (newest first): two environments
+sharing one source tree (an editable install in two virtual environments) each keep theirs."""
+
+
 def _prune(current: Path) -> None:
-    """Remove libraries of older sources beside `current` (best effort)."""
-    for sibling in current.parent.glob("native-*"):
-        if sibling != current and sibling.is_dir() and ".build-" not in sibling.name:
-            shutil.rmtree(sibling, ignore_errors=True)
+    """Remove libraries (and failure records) of older stamps beside `current`, all but the
+    KEEP newest (best effort: another process may be pruning too)."""
+    with contextlib.suppress(OSError):
+        others = [
+            (sibling.stat().st_mtime_ns, sibling)
+            for sibling in current.parent.glob("native-*")
+            if sibling != current and ".build-" not in sibling.name
+        ]
+        others.sort(reverse=True)
+        for _, sibling in others[KEEP:]:
+            if sibling.is_dir():
+                shutil.rmtree(sibling, ignore_errors=True)
+            else:
+                sibling.unlink(missing_ok=True)
 
 
 def _directory() -> Path | None:
@@ -247,8 +281,10 @@ def _directory() -> Path | None:
     if os.environ.get(SWITCH, "1") != "0":
         try:
             target = library_dir()
-            if (target / COMPLETE).exists() or _build(target):
-                found = target
+            built = (target / COMPLETE).exists()
+            if not built and not failed_marker(target).exists():
+                built = _build(target)
+            found = target if built else None
         except OSError:
             found = None
     _state["dir"] = found
