@@ -7,7 +7,13 @@ on stderr naming the file, the byte offset when known and what was expected; no 
 from __future__ import annotations
 
 import importlib
+import os
 import signal
+
+# numpy's OpenBLAS starts a thread per CPU that spins for a while; wiredoctor makes no BLAS
+# call, and on two CPUs those threads took about 0.1 s of CPU a run from the kernels. Only
+# the command line sets this (before numpy is imported); a library user's numpy is untouched.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click
 
