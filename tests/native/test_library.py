@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from wiredoctor.decode.fnv import payload_hash
 from wiredoctor.fast.cache import COMPILING_MESSAGE
-from wiredoctor.native import build, library
+from wiredoctor.native import build, library, store
 from wiredoctor.native.link import link, linker
 from wiredoctor.native.spec import INT, KERNELS, SCALAR, Array, Kernel
 
@@ -88,7 +88,7 @@ def test_built_once_then_loaded_without_numba(tmp_path: Path) -> None:
     assert report["summary"]["frames"] == 2400
     built = next(Path(place).glob("native-*"))
     assert sorted(p.stem for p in built.glob("*.so")) == sorted(KERNELS)
-    assert (built / library.COMPLETE).exists()
+    assert (built / store.COMPLETE).exists()
 
 
 @needs_linker
@@ -137,11 +137,11 @@ def test_a_kernel_that_raises_is_reported(tmp_path: Path) -> None:
 
 
 def test_the_build_is_split_with_the_slowest_kernel_alone() -> None:
-    assert library.work_groups(1) == [[library.HEAVY, *(n for n in KERNELS if n != library.HEAVY)]]
-    two = library.work_groups(2)
-    assert two[0] == [library.HEAVY] and len(two) == 2
-    four = library.work_groups(4)
-    assert len(four) == 4 and four[0] == [library.HEAVY]
+    assert store.work_groups(1) == [[store.HEAVY, *(n for n in KERNELS if n != store.HEAVY)]]
+    two = store.work_groups(2)
+    assert two[0] == [store.HEAVY] and len(two) == 2
+    four = store.work_groups(4)
+    assert len(four) == 4 and four[0] == [store.HEAVY]
     for groups in (two, four):
         assert sorted(n for g in groups for n in g) == sorted(KERNELS)
 
@@ -152,15 +152,15 @@ def test_a_failed_build_is_not_tried_again(
 ) -> None:
     monkeypatch.setenv("WIREDOCTOR_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(library, "_state", {})
-    monkeypatch.setattr(library, "_run_workers", lambda directory: "linking x.so failed: boom")
+    monkeypatch.setattr(store, "_run_workers", lambda directory: "linking x.so failed: boom")
     assert library.ensure_built() is None
-    target = library.library_dir()
-    assert library.failed_marker(target).read_text() == "linking x.so failed: boom\n"
+    target = store.library_dir()
+    assert store.failed_marker(target).read_text() == "linking x.so failed: boom\n"
     assert "could not build the compiled kernels (linking x.so failed: boom)" in (
         capsys.readouterr().err
     )
     monkeypatch.setattr(library, "_state", {})
-    monkeypatch.setattr(library, "_run_workers", lambda directory: pytest.fail("tried again"))
+    monkeypatch.setattr(store, "_run_workers", lambda directory: pytest.fail("tried again"))
     assert library.ensure_built() is None
     assert not target.exists()
 
@@ -176,6 +176,6 @@ def test_libraries_of_other_stamps_are_pruned_but_the_newest_kept(tmp_path: Path
         olds.append(old)
     building = tmp_path / "native-current.build-1"
     building.mkdir()
-    library._prune(current)
-    assert [p.exists() for p in olds] == [True] * library.KEEP + [False] * (5 - library.KEEP)
+    store._prune(current)
+    assert [p.exists() for p in olds] == [True] * store.KEEP + [False] * (5 - store.KEEP)
     assert current.exists() and building.exists()

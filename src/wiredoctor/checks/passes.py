@@ -1,16 +1,15 @@
-"""Which speed runs the table passes: the numba kernels for large tables, numpy for small.
+"""Which speed runs the table passes: the compiled kernels for large tables, numpy for small.
 
 `rowscan` and `flowscan` read each wide frame record once in compiled loops, which pays off
 on captures of hundreds of thousands of frames; loading their compiled code (through
-`wiredoctor.native`: the shared library, or numba's JIT) costs
-more than a whole-column numpy pass (`plainscan`) over a table of a few thousand rows. This
-is the one place that chooses, by the frame table's rows (KERNEL_ROWS); the two speeds give
-the same outputs, so the choice never changes a finding.
+`wiredoctor.native`: the shared library, or numba's JIT) costs more than a whole-column
+numpy pass (`plainscan`) over a table of a few thousand rows. This is the one place that
+chooses, by the frame table's rows (KERNEL_ROWS); the two speeds give the same outputs, so
+the choice never changes a finding.
 
 Always holds: compiled code is loaded only when a table of KERNEL_ROWS frames or more is
-scanned;
-every function here has the signature of the pass it runs, plus `compiled` to force a speed
-(None: by size).
+scanned; every function here has the signature of the pass it runs, plus `compiled` to
+force a speed (None: by size).
 """
 
 from __future__ import annotations
