@@ -6,8 +6,9 @@ Generates the captures if missing (benchmarks/data/, git-ignored), checks that w
 finds exactly the injected checksum faults, then times in interleaved repetitions (medians):
 `wiredoctor check F --json`, tshark with checksum validation and a bad-checksum filter, and
 `tcpdump -nn -vv`, on the pcap and the pcapng; checksum verification alone and the full
-analysis in-process (pinned to 1 and to 2 CPUs); the first-ever run on a fresh numba cache
-and the warm start on a tiny capture; with `--big`, peak RSS of `check` on a >= 4 GB capture.
+analysis in-process (pinned to 1 and to 2 CPUs); the first-ever run (fresh numba cache, no
+compiled library) and the warm start on a tiny capture; with `--big`, peak RSS of `check` on
+a >= 4 GB capture.
 Prints the tables (and writes them to --markdown), and all numbers to benchmarks/data/results.json.
 
 Always holds: every number printed comes from this run on this machine; a tool that is not
