@@ -86,7 +86,7 @@ def test_built_once_then_loaded_without_numba(tmp_path: Path) -> None:
     assert out1 == out2 == out3
     report = json.loads(str(out2))
     assert report["summary"]["frames"] == 2400
-    built = next(Path(place).glob("native-*"))
+    built = next(p for p in Path(place).glob("native-*") if p.is_dir())
     assert sorted(p.stem for p in built.glob("*.so")) == sorted(KERNELS)
     assert (built / store.COMPLETE).exists()
 
@@ -152,7 +152,9 @@ def test_a_failed_build_is_not_tried_again(
 ) -> None:
     monkeypatch.setenv("WIREDOCTOR_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(library, "_state", {})
-    monkeypatch.setattr(store, "_run_workers", lambda directory: "linking x.so failed: boom")
+    monkeypatch.setattr(
+        store, "_run_workers", lambda directory: ("linking x.so failed: boom", True)
+    )
     assert library.ensure_built() is None
     target = store.library_dir()
     assert store.failed_marker(target).read_text() == "linking x.so failed: boom\n"
@@ -163,6 +165,32 @@ def test_a_failed_build_is_not_tried_again(
     monkeypatch.setattr(store, "_run_workers", lambda directory: pytest.fail("tried again"))
     assert library.ensure_built() is None
     assert not target.exists()
+    assert [p.name for p in tmp_path.iterdir() if ".build-" in p.name] == []
+
+
+@needs_linker
+def test_a_build_ended_by_a_signal_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WIREDOCTOR_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(library, "_state", {})
+    monkeypatch.setattr(store, "_run_workers", lambda directory: ("exit status -2", False))
+    assert library.ensure_built() is None
+    target = store.library_dir()
+    assert not store.failed_marker(target).exists()
+    assert "(exit status -2)" in capsys.readouterr().err
+    tries = []
+
+    def finish(directory: Path) -> None:
+        tries.append(directory)
+        for name in KERNELS:
+            (directory / f"{name}.so").write_bytes(b"")
+
+    monkeypatch.setattr(library, "_state", {})
+    monkeypatch.setattr(store, "_run_workers", lambda directory: finish(directory))
+    assert library.ensure_built() == target
+    assert len(tries) == 1 and (target / store.COMPLETE).exists()
+    assert [p.name for p in tmp_path.iterdir() if ".build-" in p.name] == []
 
 
 def test_libraries_of_other_stamps_are_pruned_but_the_newest_kept(tmp_path: Path) -> None:
@@ -174,8 +202,16 @@ def test_libraries_of_other_stamps_are_pruned_but_the_newest_kept(tmp_path: Path
         old.mkdir() if age % 2 == 0 else old.write_text("failed\n")
         os.utime(old, ns=(1_000_000_000 * (100 - age),) * 2)
         olds.append(old)
-    building = tmp_path / "native-current.build-1"
+    building = tmp_path / f"native-current.build-{os.getpid()}"
     building.mkdir()
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    killed = tmp_path / f"native-other.build-{int(gone.stdout)}"
+    killed.mkdir()
     store._prune(current)
     assert [p.exists() for p in olds] == [True] * store.KEEP + [False] * (5 - store.KEEP)
-    assert current.exists() and building.exists()
+    assert current.exists() and building.exists() and not killed.exists()

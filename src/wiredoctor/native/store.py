@@ -8,13 +8,15 @@ and features. A set is built by worker processes (`python -m wiredoctor.native.b
 a scratch directory renamed into place once complete.
 
 Always holds: nothing here imports numba; a directory named `native-<stamp>` holds every
-library or does not exist; a build that failed is not tried again for the same stamp
-(`native-<stamp>.failed` says why).
+library or does not exist; one process at a time builds a stamp's libraries
+(`native-<stamp>.lock`); a build that failed, other than by a signal, is not tried again for
+the same stamp (`native-<stamp>.failed` says why); no scratch directory outlives its build.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import platform
@@ -114,57 +116,84 @@ def work_groups(workers: int) -> list[list[str]]:
     return [group for group in groups if group]
 
 
-def _run_workers(directory: Path) -> str | None:
-    """Build every library into `directory` with one worker process per CPU (at most four);
-    returns why it failed, or None."""
+def _run_workers(directory: Path) -> tuple[str, bool] | None:
+    """Build every library into `directory` with one worker process per CPU (at most four).
+
+    Returns None when all succeeded, else why not and whether that will last: a worker that
+    failed or overran the time bound will again; one ended by a signal (the user's Ctrl-C
+    reaches the workers too) need not."""
     workers = min(os.cpu_count() or 1, 4)
-    started = [
-        subprocess.Popen(
-            [sys.executable, "-m", "wiredoctor.native.build", str(directory), *group],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for group in work_groups(workers)
-    ]
-    problems = []
-    for process in started:
-        try:
-            _, err = process.communicate(timeout=BUILD_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, err = process.communicate()
-        if process.returncode != 0:
-            lines = (err or "").strip().splitlines()
-            problems.append(lines[-1] if lines else f"exit status {process.returncode}")
-    return "; ".join(problems) or None
+    started: list[subprocess.Popen[str]] = []
+    problems: list[str] = []
+    lasting = True
+    try:
+        for group in work_groups(workers):
+            started.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "wiredoctor.native.build", str(directory), *group],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        for process in started:
+            try:
+                _, err = process.communicate(timeout=BUILD_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                problems.append(f"a build worker ran over {BUILD_TIMEOUT_S} s")
+                continue
+            if process.returncode != 0:
+                lines = (err or "").strip().splitlines()
+                problems.append(lines[-1] if lines else f"exit status {process.returncode}")
+                lasting = lasting and process.returncode > 0
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return ("; ".join(problems), lasting) if problems else None
 
 
 def build_into(target: Path) -> bool:
-    """Build every library into `target`; False when this machine cannot."""
+    """Build every library into `target`; False when this machine cannot.
+
+    Processes building the same libraries take turns (a lock file beside them): the later
+    one finds them built."""
     if linker() is None:
         return False
     _announce()
     target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = target.parent / f"{target.name}.build-{os.getpid()}"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir()
-    problem = _run_workers(scratch)
-    if problem is not None:
+    with open(target.parent / f"{target.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / COMPLETE).exists():
+            return True
+        if failed_marker(target).exists():
+            return False
+        scratch = target.parent / f"{target.name}.build-{os.getpid()}"
         shutil.rmtree(scratch, ignore_errors=True)
-        _say(f"wiredoctor: could not build the compiled kernels ({problem}); numba runs them")
-        # Not tried again for these sources: each try would cost the whole compile.
-        with contextlib.suppress(OSError):
-            failed_marker(target).write_text(problem + "\n")
-        return False
-    try:
-        (scratch / COMPLETE).write_text("")
-        scratch.rename(target)
-    except OSError:
-        # Another process finished first: its libraries are the same.
-        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
+        try:
+            outcome = _run_workers(scratch)
+            if outcome is not None:
+                problem, lasting = outcome
+                _say(
+                    f"wiredoctor: could not build the compiled kernels ({problem}); numba runs them"
+                )
+                if lasting:
+                    # Not tried again for these sources: each try would cost the whole compile.
+                    with contextlib.suppress(OSError):
+                        failed_marker(target).write_text(problem + "\n")
+                return False
+            (scratch / COMPLETE).write_text("")
+            with contextlib.suppress(OSError):
+                # Fails only when another process (without the lock) put its own in place.
+                scratch.rename(target)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     _prune(target)
-    return True
+    return (target / COMPLETE).exists()
 
 
 def failed_marker(target: Path) -> Path:
@@ -177,15 +206,30 @@ KEEP = 3
 sharing one source tree (an editable install in two virtual environments) each keep theirs."""
 
 
+def _alive(pid: int) -> bool:
+    """True when a process `pid` exists (it may be another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _prune(current: Path) -> None:
     """Remove libraries (and failure records) of older stamps beside `current`, all but the
-    KEEP newest (best effort: another process may be pruning too)."""
+    KEEP newest, and scratch directories of builds whose process is gone (killed
+    mid-build). Best effort: another process may be pruning too."""
     with contextlib.suppress(OSError):
-        others = [
-            (sibling.stat().st_mtime_ns, sibling)
-            for sibling in current.parent.glob("native-*")
-            if sibling != current and ".build-" not in sibling.name
-        ]
+        others = []
+        for sibling in current.parent.glob("native-*"):
+            _, building, pid = sibling.name.partition(".build-")
+            if building:
+                if pid.isdigit() and not _alive(int(pid)):
+                    shutil.rmtree(sibling, ignore_errors=True)
+            elif sibling != current and not sibling.name.endswith(".lock"):
+                others.append((sibling.stat().st_mtime_ns, sibling))
         others.sort(reverse=True)
         for _, sibling in others[KEEP:]:
             if sibling.is_dir():
