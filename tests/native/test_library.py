@@ -9,6 +9,7 @@ import os
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -146,24 +147,26 @@ def test_the_build_is_split_with_the_slowest_kernel_alone() -> None:
         assert sorted(n for g in groups for n in g) == sorted(KERNELS)
 
 
+def build_with(
+    monkeypatch: pytest.MonkeyPatch, workers: Callable[[Path], tuple[str, bool] | None]
+) -> Path | None:
+    """`ensure_built` in a fresh process state, with `workers` in place of the build workers."""
+    monkeypatch.setattr(library, "_state", {})
+    monkeypatch.setattr(store, "_run_workers", workers)
+    return library.ensure_built()
+
+
 @needs_linker
 def test_a_failed_build_is_not_tried_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("WIREDOCTOR_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(library, "_state", {})
-    monkeypatch.setattr(
-        store, "_run_workers", lambda directory: ("linking x.so failed: boom", True)
-    )
-    assert library.ensure_built() is None
+    assert build_with(monkeypatch, lambda directory: ("linking x.so failed: boom", True)) is None
     target = store.library_dir()
     assert store.failed_marker(target).read_text() == "linking x.so failed: boom\n"
-    assert "could not build the compiled kernels (linking x.so failed: boom)" in (
-        capsys.readouterr().err
-    )
-    monkeypatch.setattr(library, "_state", {})
-    monkeypatch.setattr(store, "_run_workers", lambda directory: pytest.fail("tried again"))
-    assert library.ensure_built() is None
+    err = capsys.readouterr().err
+    assert "could not build the compiled kernels (linking x.so failed: boom)" in err
+    assert build_with(monkeypatch, lambda directory: pytest.fail("tried again")) is None
     assert not target.exists()
     assert [p.name for p in tmp_path.iterdir() if ".build-" in p.name] == []
 
@@ -173,22 +176,18 @@ def test_a_build_ended_by_a_signal_is_tried_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("WIREDOCTOR_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(library, "_state", {})
-    monkeypatch.setattr(store, "_run_workers", lambda directory: ("exit status -2", False))
-    assert library.ensure_built() is None
+    assert build_with(monkeypatch, lambda directory: ("exit status -2", False)) is None
     target = store.library_dir()
     assert not store.failed_marker(target).exists()
     assert "(exit status -2)" in capsys.readouterr().err
-    tries = []
+    tries: list[Path] = []
 
     def finish(directory: Path) -> None:
         tries.append(directory)
         for name in KERNELS:
             (directory / f"{name}.so").write_bytes(b"")
 
-    monkeypatch.setattr(library, "_state", {})
-    monkeypatch.setattr(store, "_run_workers", lambda directory: finish(directory))
-    assert library.ensure_built() == target
+    assert build_with(monkeypatch, finish) == target
     assert len(tries) == 1 and (target / store.COMPLETE).exists()
     assert [p.name for p in tmp_path.iterdir() if ".build-" in p.name] == []
 
