@@ -90,6 +90,25 @@ def test_built_once_then_loaded_without_numba(tmp_path: Path) -> None:
     built = next(p for p in Path(place).glob("native-*") if p.is_dir())
     assert sorted(p.stem for p in built.glob("*.so")) == sorted(KERNELS)
     assert (built / store.COMPLETE).exists()
+    # The install step finds them built, and says where.
+    done = subprocess.run(
+        [sys.executable, "-m", "wiredoctor.native"],
+        env={**os.environ, "WIREDOCTOR_CACHE_DIR": place},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, str(built), "")
+    off = subprocess.run(
+        [sys.executable, "-m", "wiredoctor.native"],
+        env={**os.environ, "WIREDOCTOR_NATIVE": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert off.returncode == 1 and "WIREDOCTOR_NATIVE=0" in off.stderr
 
 
 @needs_linker

@@ -4,12 +4,16 @@ cannot build them (numba's JIT then runs the kernels)."""
 
 from __future__ import annotations
 
+import os
 import sys
 
-from wiredoctor.native.library import ensure_built
+from wiredoctor.native.library import SWITCH, ensure_built
 
 
 def main() -> int:
+    if os.environ.get(SWITCH) == "0":
+        sys.stderr.write(f"wiredoctor: {SWITCH}=0 is set: numba's JIT runs the kernels\n")
+        return 1
     where = ensure_built()
     if where is None:
         sys.stderr.write("wiredoctor: the compiled kernels could not be built here\n")
