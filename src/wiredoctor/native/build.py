@@ -6,7 +6,7 @@ kernel, which numba links in from its own cache when the JIT path compiled it be
 wrapper's LLVM module (kernel and helpers included) is then emitted again as
 position-independent object code for this CPU, and the system linker (`native.link`)
 makes it a shared library. The exported symbol is `wiredoctor_<name>`. Run as a module, this
-is one build worker (`native.library` starts them, several at once).
+is one build worker (`native.store` starts them, several at once).
 
 Always holds: a directory is complete only once every library in it is linked (the caller
 renames a finished temporary directory into place); nothing here runs a kernel.
