@@ -11,6 +11,7 @@ import numba.core.config
 import pytest
 
 from wiredoctor.fast import cache
+from wiredoctor.native.announce import COMPILING_MESSAGE
 
 FIRST_CALL = (
     "from fast import frames as fb\n"
@@ -82,5 +83,5 @@ def test_first_jit_run_says_it_compiles_and_later_runs_do_not(tmp_path: Path) ->
     ]
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr[-2000:]
     assert [r.stdout.split() for r in runs] == [["2"], ["2"]]
-    assert runs[0].stderr.count(cache.COMPILING_MESSAGE) == 1
-    assert cache.COMPILING_MESSAGE not in runs[1].stderr
+    assert runs[0].stderr.count(COMPILING_MESSAGE) == 1
+    assert COMPILING_MESSAGE not in runs[1].stderr

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wiredoctor.decode.fnv import payload_hash
-from wiredoctor.fast.cache import COMPILING_MESSAGE
 from wiredoctor.native import build, library, store
+from wiredoctor.native.announce import COMPILING_MESSAGE
 from wiredoctor.native.link import link, linker
 from wiredoctor.native.spec import INT, KERNELS, SCALAR, Array, Kernel
 

@@ -1,4 +1,4 @@
-"""Where numba keeps the compiled fast path, and the one line that says it is compiling.
+"""Where numba keeps the compiled fast path (`native.announce` says when it compiles).
 
 This module must run before the kernels are defined (`wiredoctor.fast` imports it first):
 numba picks a function's cache directory when the function is decorated. The directory is
@@ -20,8 +20,6 @@ import sys
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
-
-COMPILING_MESSAGE = "wiredoctor: compiling the fast path, once per install (about 15 s)…"
 
 
 def user_cache_dir() -> Path:
@@ -80,23 +78,6 @@ def configure() -> str | None:
 
 
 CACHE_DIR = configure()
-
-
-_announced = False
-
-
-def announce_compile() -> None:
-    """Say once on stderr that the kernels are being compiled (first run after install)."""
-    global _announced
-    if _announced:
-        return
-    _announced = True
-    try:
-        sys.stderr.write(COMPILING_MESSAGE + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        # A closed stderr (daemon, broken pipe) must not stop the verification.
-        pass
 
 
 def kernel_cached(dispatcher: object) -> bool:

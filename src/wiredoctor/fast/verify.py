@@ -27,6 +27,7 @@ from wiredoctor.fast import cache
 from wiredoctor.fast.fallback import ReferencePath
 from wiredoctor.fast.growing import Growing, estimate_rows
 from wiredoctor.fast.marks import LENGTH_BUCKETS, MAX_ROWS_PER_FRAME
+from wiredoctor.native.announce import announce_compile
 from wiredoctor.native.library import NativeKernel, kernel
 from wiredoctor.tables import (
     CHECKSUM_DTYPE,
@@ -82,7 +83,7 @@ def _ensure_compiled() -> None:
         return
     run = kernel("verify_chunk")
     if not isinstance(run, NativeKernel) and not cache.kernel_cached(run):
-        cache.announce_compile()
+        announce_compile()
     _compiled = True
 
 

@@ -26,6 +26,7 @@ import sys
 from importlib.util import find_spec
 from pathlib import Path
 
+from wiredoctor.native.announce import announce_compile
 from wiredoctor.native.link import linker
 from wiredoctor.native.spec import KERNELS
 
@@ -86,12 +87,6 @@ def library_dir() -> Path:
         return pycache / f"native-{stamp()}"
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "wiredoctor" / f"native-{stamp()}"
-
-
-def _announce() -> None:
-    from wiredoctor.fast.cache import announce_compile
-
-    announce_compile()
 
 
 def _say(line: str) -> None:
@@ -163,7 +158,7 @@ def build_into(target: Path) -> bool:
     one finds them built."""
     if linker() is None:
         return False
-    _announce()
+    announce_compile()
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / f"{target.name}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

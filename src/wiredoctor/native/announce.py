@@ -1,0 +1,26 @@
+"""The one line on stderr that says the kernels are being compiled (once per install).
+
+Always holds: said at most once per process; a closed or broken stderr never stops a run.
+"""
+
+from __future__ import annotations
+
+import sys
+
+COMPILING_MESSAGE = "wiredoctor: compiling the fast path, once per install (about 15 s)…"
+
+_announced = False
+
+
+def announce_compile() -> None:
+    """Say once on stderr that the kernels are being compiled (first run after install)."""
+    global _announced
+    if _announced:
+        return
+    _announced = True
+    try:
+        sys.stderr.write(COMPILING_MESSAGE + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        # A closed stderr (daemon, broken pipe) must not stop the verification.
+        pass
