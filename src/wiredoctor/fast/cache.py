@@ -3,9 +3,11 @@
 This module must run before the kernels are defined (`wiredoctor.fast` imports it first):
 numba picks a function's cache directory when the function is decorated. The directory is
 `__pycache__/numba-<stamp>` beside these sources when that can be written, else
-`$XDG_CACHE_HOME/wiredoctor/numba/<stamp>` (default `~/.cache/...`). The stamp hashes the
-kernel sources: numba checks only the entry function's own file for staleness, so a change
-in a module it calls would otherwise be served from a stale cache.
+`$XDG_CACHE_HOME/wiredoctor/numba/<stamp>` (default `~/.cache/...`). The stamp hashes every
+source file of the package (`native.store.sources_digest`): numba checks only the entry
+function's own file for staleness, and kernels read constants from modules all over the
+package (record formats, table flags, verdict codes), so a change in any of them would
+otherwise be served from a stale cache. The compiled libraries are built from this cache.
 
 Always holds: a NUMBA_CACHE_DIR the user set is never overridden; nothing here raises for an
 unwritable home (numba then compiles in memory every run).
@@ -19,6 +21,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from wiredoctor.native.store import sources_digest
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -29,12 +33,8 @@ def user_cache_dir() -> Path:
 
 
 def source_stamp() -> str:
-    """A short hash of every kernel source file of this package."""
-    digest = hashlib.sha256()
-    for source in sorted(_PACKAGE_DIR.glob("*.py")):
-        digest.update(source.name.encode())
-        digest.update(source.read_bytes())
-    return digest.hexdigest()[:16]
+    """A short hash of every source file of the package (place, size, modification time)."""
+    return hashlib.sha256(sources_digest()).hexdigest()[:16]
 
 
 def _writable(directory: Path) -> bool:

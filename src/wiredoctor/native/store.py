@@ -59,6 +59,15 @@ def _fingerprint(path: Path) -> bytes:
     return f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode()
 
 
+def sources_digest() -> bytes:
+    """A digest of the place, size and modification time of every source file of this
+    package (kernels read constants from modules all over it)."""
+    digest = hashlib.sha256()
+    for source in sorted(_PACKAGE_DIR.rglob("*.py")):
+        digest.update(_fingerprint(source))
+    return digest.digest()
+
+
 def stamp() -> str:
     """A short hash of what the libraries depend on: this CPU, the numba and llvmlite
     installed (their package files), and every source file of this package."""
@@ -67,8 +76,7 @@ def stamp() -> str:
         found = find_spec(package)
         origin = found.origin if found is not None else None
         digest.update(_fingerprint(Path(origin)) if origin else f"{package} absent\n".encode())
-    for source in sorted(_PACKAGE_DIR.rglob("*.py")):
-        digest.update(_fingerprint(source))
+    digest.update(sources_digest())
     return digest.hexdigest()[:16]
 
 
