@@ -184,7 +184,7 @@ def test_a_failed_build_is_not_tried_again(
     target = store.library_dir()
     assert store.failed_marker(target).read_text() == "linking x.so failed: boom\n"
     err = capsys.readouterr().err
-    assert "could not build the compiled kernels (linking x.so failed: boom)" in err
+    assert "not used (building failed: linking x.so failed: boom)" in err
     assert build_with(monkeypatch, lambda directory: pytest.fail("tried again")) is None
     assert not target.exists()
     assert [p.name for p in tmp_path.iterdir() if ".build-" in p.name] == []
@@ -198,7 +198,7 @@ def test_a_build_ended_by_a_signal_is_tried_again(
     assert build_with(monkeypatch, lambda directory: ("exit status -2", False)) is None
     target = store.library_dir()
     assert not store.failed_marker(target).exists()
-    assert "(exit status -2)" in capsys.readouterr().err
+    assert "(building failed: exit status -2)" in capsys.readouterr().err
     tries: list[Path] = []
 
     def finish(directory: Path) -> None:
@@ -233,3 +233,23 @@ def test_libraries_of_other_stamps_are_pruned_but_the_newest_kept(tmp_path: Path
     store._prune(current)
     assert [p.exists() for p in olds] == [True] * store.KEEP + [False] * (5 - store.KEEP)
     assert current.exists() and building.exists() and not killed.exists()
+
+
+def test_a_library_that_cannot_be_loaded_leaves_the_jit_and_is_not_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WIREDOCTOR_CACHE_DIR", str(tmp_path))
+    target = store.library_dir()
+    target.mkdir()
+    (target / store.COMPLETE).write_text("")
+    (target / "hash_array.so").write_bytes(b"not a shared object")
+    monkeypatch.setattr(library, "_state", {})
+    monkeypatch.setattr(library, "_loaded", {})
+    hashed = library.kernel("hash_array")
+    assert not isinstance(hashed, library.NativeKernel)
+    assert int(hashed(np.frombuffer(b"abc", dtype=np.uint8))) == payload_hash(b"abc")
+    err = capsys.readouterr().err
+    assert "not used (loading hash_array.so failed:" in err
+    assert not target.exists()
+    assert "loading hash_array.so failed" in store.failed_marker(target).read_text()
+    assert build_with(monkeypatch, lambda directory: pytest.fail("rebuilt")) is None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
 import threading
 from collections.abc import Callable
 from importlib import import_module
@@ -142,9 +141,13 @@ def kernel(name: str) -> Callable[..., Any]:
             try:
                 library = ctypes.CDLL(str(directory / f"{name}.so"))
                 chosen = NativeKernel(name, KERNELS[name], library)
-            except (OSError, AttributeError):
-                # A damaged library: the JIT runs this time, the next run builds afresh.
-                shutil.rmtree(directory, ignore_errors=True)
+            except (OSError, AttributeError) as error:
+                # A library this machine cannot load (a damaged file, a cache on a noexec
+                # mount): recorded like a failed build, so no later run rebuilds it in vain.
+                problem = f"loading {name}.so failed: {error}"
+                store.say_unused(problem)
+                store.record_failure(directory, problem)
+                _state["dir"] = None
         if chosen is None:
             chosen = jit_kernel(name)
         _loaded[name] = chosen

@@ -181,13 +181,10 @@ def build_into(target: Path) -> bool:
             outcome = _run_workers(scratch)
             if outcome is not None:
                 problem, lasting = outcome
-                _say(
-                    f"wiredoctor: could not build the compiled kernels ({problem}); numba runs them"
-                )
+                say_unused(f"building failed: {problem}")
                 if lasting:
                     # Not tried again for these sources: each try would cost the whole compile.
-                    with contextlib.suppress(OSError):
-                        failed_marker(target).write_text(problem + "\n")
+                    record_failure(target, problem)
                 return False
             (scratch / COMPLETE).write_text("")
             with contextlib.suppress(OSError):
@@ -197,6 +194,19 @@ def build_into(target: Path) -> bool:
             shutil.rmtree(scratch, ignore_errors=True)
     _prune(target)
     return (target / COMPLETE).exists()
+
+
+def say_unused(problem: str) -> None:
+    """The one line that says why the compiled kernels are not used (numba's JIT runs)."""
+    _say(f"wiredoctor: the compiled kernels are not used ({problem}); numba runs them")
+
+
+def record_failure(target: Path, problem: str) -> None:
+    """Remove the libraries of `target` (if any) and record why, so no later run with the
+    same stamp builds them again in vain."""
+    shutil.rmtree(target, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        failed_marker(target).write_text(problem + "\n")
 
 
 def failed_marker(target: Path) -> Path:
