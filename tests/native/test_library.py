@@ -39,7 +39,7 @@ print(json.dumps([status, "numba" in sys.modules, native, out.getvalue()]))
 
 
 def large_pcap(path: Path) -> None:
-    """Over 1 MiB of TCP frames (every fourth one with a wrong checksum): the compiled path."""
+    """Over 1 MiB of IPv4/TCP frames with every checksum left zero: the compiled path."""
     head = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
     src, dst = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
     records = []
@@ -50,7 +50,6 @@ def large_pcap(path: Path) -> None:
         total = 20 + len(body)
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, i, 0, 64, 6, 0, src, dst)
         frame = bytes.fromhex("0200000000020200000000010800") + ip + body
-        # Checksums left as zero: the IPv4 and TCP ones are all wrong, as with TX offload.
         records.append(struct.pack("<IIII", 1_700_000_000, i, len(frame), len(frame)) + frame)
     path.write_bytes(head + b"".join(records))
 
@@ -87,6 +86,8 @@ def test_built_once_then_loaded_without_numba(tmp_path: Path) -> None:
     assert out1 == out2 == out3
     report = json.loads(str(out2))
     assert report["summary"]["frames"] == 2400
+    assert report["summary"]["checksums"]["bad"] == 4800  # IPv4 and TCP, every frame
+    assert report["summary"]["checksums"]["good"] == 0
     built = next(p for p in Path(place).glob("native-*") if p.is_dir())
     assert sorted(p.stem for p in built.glob("*.so")) == sorted(KERNELS)
     assert (built / store.COMPLETE).exists()
