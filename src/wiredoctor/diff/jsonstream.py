@@ -23,10 +23,9 @@ import numpy as np
 import numpy.typing as npt
 
 from wiredoctor.diff.common import DIRECTION_NAMES
-from wiredoctor.diff.fields import Field, field_name
 from wiredoctor.diff.jsonout import document_head, document_tail
 from wiredoctor.diff.result import CHECKSUM_KEYS, MATCH_NAMES, UPDATE_NAMES, DiffResult
-from wiredoctor.diff.values import BYTES_ONLY, checksum_index, field_values
+from wiredoctor.diff.values import changed_fields
 
 CHUNK = 1 << 14
 """Pairs formatted per write: enough to amortise the numpy calls per field, while one
@@ -97,52 +96,24 @@ def _changes_columns(result: DiffResult, pairs: npt.NDArray[np.int64]) -> list[l
     """
     n = pairs.size
     columns: list[list[str]] = []
-    ra, rb = result.pairing.a_rows[pairs], result.pairing.b_rows[pairs]
-    mask = result.changes.mask[pairs]
-    versions = result.b.frames["ip_version"][rb].astype(np.int64)
-    protos = result.b.frames["ip_proto"][rb].astype(np.int64)
-    combo, combo_inverse = np.unique(versions * 1000 + protos, return_inverse=True)
-    combo_inverse = combo_inverse.reshape(-1)
+    started = np.zeros(n, dtype=np.bool_)
+    for found in changed_fields(result, pairs):
+        # Opening per (kind of pair, first change of its pair or not).
+        openings: list[str] = []
+        for name in map(_dumps, found.names):
+            openings += [f',{{"field":{name},"a":', f'{{"field":{name},"a":']
+        keys = (np.array(found.kinds, dtype=np.int64) * 2 + (~started[found.at])).tolist()
+        fragments = _fragments(list(map(openings.__getitem__, keys)), found.a, found.b)
+        column = np.full(n, "", dtype=object)
+        column[found.at] = np.array(fragments, dtype=object)
+        columns.append(column.tolist())
+        started[found.at] = True
     extra = result.changes.extra
     extra_at = [(j, extra[i]) for j, i in enumerate(pairs.tolist()) if i in extra] if extra else []
-    payload_in_extra = np.zeros(n, dtype=np.bool_)
-    for j, found in extra_at:
-        payload_in_extra[j] = any(c.field.startswith("payload") for c in found)
-    started = np.zeros(n, dtype=np.bool_)
-    for field in Field:
-        if field in BYTES_ONLY:
-            continue
-        hit = ((mask >> np.uint64(int(field))) & np.uint64(1)) == 1
-        if field == Field.PAYLOAD:
-            hit &= ~payload_in_extra
-        idx = np.flatnonzero(hit)
-        if idx.size == 0:
-            continue
-        # Opening per (IP version/protocol combination, first change of its pair or not).
-        openings: list[str] = []
-        for c in combo.tolist():
-            name = _dumps(field_name(field, int(c) // 1000, int(c) % 1000))
-            openings += [f',{{"field":{name},"a":', f'{{"field":{name},"a":']
-        keys = combo_inverse[idx] * 2 + (~started[idx]).astype(np.int64)
-        ck_a = ck_b = np.full(idx.size, -1, dtype=np.int32)
-        if field in (Field.IP_CHECKSUM, Field.L4_CHECKSUM):
-            k = checksum_index(field, protos[idx])
-            ok = k >= 0
-            ck_a = np.where(ok, result.changes.checksums_a[pairs[idx], np.maximum(k, 0)], -1)
-            ck_b = np.where(ok, result.changes.checksums_b[pairs[idx], np.maximum(k, 0)], -1)
-        fragments = _fragments(
-            list(map(openings.__getitem__, keys.tolist())),
-            field_values(result.a, ra[idx], field, ck_a),
-            field_values(result.b, rb[idx], field, ck_b),
-        )
-        column = np.full(n, "", dtype=object)
-        column[idx] = np.array(fragments, dtype=object)
-        columns.append(column.tolist())
-        started[idx] = True
     if extra_at:
         extras = [""] * n
-        for j, found in extra_at:
-            items = ",".join(_dumps({"field": c.field, "a": c.a, "b": c.b}) for c in found)
+        for j, found_extra in extra_at:
+            items = ",".join(_dumps({"field": c.field, "a": c.a, "b": c.b}) for c in found_extra)
             extras[j] = f",{items}" if started[j] and items else items
         columns.append(extras)
     return columns

@@ -12,6 +12,8 @@ values (-1 columns, no TS option, no checksum) are None; the names are those of
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -122,25 +124,40 @@ def checksum_index(field: Field, protos: npt.NDArray[Any]) -> npt.NDArray[np.int
     return out
 
 
-def pair_changes_many(
-    result: DiffResult, pairs: npt.NDArray[np.int64]
-) -> list[list[dict[str, Any]]]:
-    """For each pair number in `pairs`, its changes as JSON objects (see module docstring)."""
-    out: list[list[dict[str, Any]]] = [[] for _ in range(pairs.size)]
+@dataclass(frozen=True, slots=True)
+class FieldChanges:
+    """The pairs (of a run of pair numbers) that changed one table field, with its values."""
+
+    field: Field
+    """The field."""
+    at: npt.NDArray[np.intp]
+    """Positions, in the run of pair numbers, of the pairs that changed it."""
+    names: list[str]
+    """The field's name per kind of pair (IP version and protocol seen at B)."""
+    kinds: list[int]
+    """Per position of `at`: its pair's kind, an index into `names`."""
+    a: list[Any]
+    """Per position of `at`: the value at A."""
+    b: list[Any]
+    """Per position of `at`: the value at B."""
+
+
+def changed_fields(result: DiffResult, pairs: npt.NDArray[np.int64]) -> Iterator[FieldChanges]:
+    """The table fields changed by any pair of `pairs`, in `Field` order (fields only the
+    bytes describe, and a payload change the byte-level extras already give, left out)."""
     if pairs.size == 0:
-        return out
+        return
     ra, rb = result.pairing.a_rows[pairs], result.pairing.b_rows[pairs]
     mask = result.changes.mask[pairs]
     versions = result.b.frames["ip_version"][rb].astype(np.int64)
     protos = result.b.frames["ip_proto"][rb].astype(np.int64)
     combo, combo_inverse = np.unique(versions * 1000 + protos, return_inverse=True)
+    combo_inverse = combo_inverse.reshape(-1)
     extra = result.changes.extra
-    payload_in_extra = np.array(
-        [any(c.field.startswith("payload") for c in extra.get(int(i), ())) for i in pairs.tolist()]
-        if extra
-        else np.zeros(pairs.size, dtype=np.bool_),
-        dtype=np.bool_,
-    )
+    payload_in_extra = np.zeros(pairs.size, dtype=np.bool_)
+    if extra:
+        for j, i in enumerate(pairs.tolist()):
+            payload_in_extra[j] = any(c.field.startswith("payload") for c in extra.get(i, ()))
     for field in Field:
         if field in BYTES_ONLY:
             continue
@@ -150,18 +167,32 @@ def pair_changes_many(
         idx = np.flatnonzero(hit)
         if idx.size == 0:
             continue
-        names_by_combo = [field_name(field, int(c) // 1000, int(c) % 1000) for c in combo.tolist()]
-        names = [names_by_combo[k] for k in combo_inverse[idx].tolist()]
         ck_a = ck_b = np.full(idx.size, -1, dtype=np.int32)
         if field in (Field.IP_CHECKSUM, Field.L4_CHECKSUM):
             k = checksum_index(field, protos[idx])
             ok = k >= 0
             ck_a = np.where(ok, result.changes.checksums_a[pairs[idx], np.maximum(k, 0)], -1)
             ck_b = np.where(ok, result.changes.checksums_b[pairs[idx], np.maximum(k, 0)], -1)
-        values_a = field_values(result.a, ra[idx], field, ck_a)
-        values_b = field_values(result.b, rb[idx], field, ck_b)
-        for j, name, va, vb in zip(idx.tolist(), names, values_a, values_b, strict=True):
-            out[j].append({"field": name, "a": va, "b": vb})
+        yield FieldChanges(
+            field=field,
+            at=idx,
+            names=[field_name(field, int(c) // 1000, int(c) % 1000) for c in combo.tolist()],
+            kinds=combo_inverse[idx].tolist(),
+            a=field_values(result.a, ra[idx], field, ck_a),
+            b=field_values(result.b, rb[idx], field, ck_b),
+        )
+
+
+def pair_changes_many(
+    result: DiffResult, pairs: npt.NDArray[np.int64]
+) -> list[list[dict[str, Any]]]:
+    """For each pair number in `pairs`, its changes as JSON objects (see module docstring)."""
+    out: list[list[dict[str, Any]]] = [[] for _ in range(pairs.size)]
+    for found in changed_fields(result, pairs):
+        rows = zip(found.at.tolist(), found.kinds, found.a, found.b, strict=True)
+        for j, kind, va, vb in rows:
+            out[j].append({"field": found.names[kind], "a": va, "b": vb})
+    extra = result.changes.extra
     if extra:
         for j, i in enumerate(pairs.tolist()):
             for change in extra.get(i, ()):
