@@ -97,26 +97,6 @@ def pairs_json(result: DiffResult) -> list[dict[str, Any]]:
     return out
 
 
-def pair_json(result: DiffResult, i: int) -> dict[str, Any]:
-    """One element of `pairs` (as `pairs_json` builds it for every pair)."""
-    out: dict[str, Any] = {
-        "a": result.frame_a(i),
-        "b": result.frame_b(i),
-        "delay_ns": int(result.delay_ns[i]),
-        "changes": pair_changes_many(result, np.array([i], dtype=np.int64))[0],
-        "checksum_update": result.checksum_update(i),
-        "confidence": round(float(result.pairing.confidence[i]), 2),
-        "match": MATCH_NAMES[int(result.pairing.match[i])],
-        "direction": DIRECTION_NAMES[int(result.direction[i])],
-    }
-    if result.retransmission[i]:
-        out["retransmission"] = True
-    partial = int(result.changes.partial[i])
-    if partial:
-        out["checksum_partial"] = [k for n, k in enumerate(CHECKSUM_KEYS) if partial >> n & 1]
-    return out
-
-
 def document_head(result: DiffResult) -> dict[str, Any]:
     """The keys of the document before `pairs`, in document order."""
     clock = result.clock

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import platform
@@ -39,6 +40,7 @@ COMPLETE = "complete"
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
+@functools.cache
 def _cpu() -> bytes:
     """This CPU's model and feature flags (the libraries are compiled for them)."""
     try:
@@ -59,9 +61,11 @@ def _fingerprint(path: Path) -> bytes:
     return f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode()
 
 
+@functools.cache
 def sources_digest() -> bytes:
     """A digest of the place, size and modification time of every source file of this
-    package (kernels read constants from modules all over it)."""
+    package (kernels read constants from modules all over it); taken once per process, for
+    both numba's cache directory and the libraries' stamp."""
     digest = hashlib.sha256()
     for source in sorted(_PACKAGE_DIR.rglob("*.py")):
         digest.update(_fingerprint(source))
