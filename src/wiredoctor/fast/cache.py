@@ -21,25 +21,20 @@ import shutil
 import sys
 from pathlib import Path
 
-from wiredoctor.native.store import sources_digest
+from wiredoctor.native.store import sources_digest, user_cache_base
+from wiredoctor.native.store import writable as _writable
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def user_cache_dir() -> Path:
     """The per-user numba cache directory used when the package directory is read-only."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "wiredoctor" / "numba"
+    return user_cache_base() / "numba"
 
 
 def source_stamp() -> str:
     """A short hash of every source file of the package (place, size, modification time)."""
     return hashlib.sha256(sources_digest()).hexdigest()[:16]
-
-
-def _writable(directory: Path) -> bool:
-    target = directory if directory.is_dir() else directory.parent
-    return os.access(target, os.W_OK | os.X_OK)
 
 
 def _prune(current: Path) -> None:

@@ -1,6 +1,8 @@
-"""The one line on stderr that says the kernels are being compiled (once per install).
+"""What the compiled path says on stderr: that the kernels are being compiled (once per
+install), or why they are not used.
 
-Always holds: said at most once per process; a closed or broken stderr never stops a run.
+Always holds: the compile notice is said at most once per process; a closed or broken
+stderr never stops a run.
 """
 
 from __future__ import annotations
@@ -18,8 +20,13 @@ def announce_compile() -> None:
     if _announced:
         return
     _announced = True
+    say(COMPILING_MESSAGE)
+
+
+def say(line: str) -> None:
+    """Write one line on stderr, now."""
     try:
-        sys.stderr.write(COMPILING_MESSAGE + "\n")
+        sys.stderr.write(line + "\n")
         sys.stderr.flush()
     except (OSError, ValueError):
         # A closed stderr (daemon, broken pipe) must not stop the verification.

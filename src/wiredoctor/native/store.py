@@ -27,7 +27,7 @@ import sys
 from importlib.util import find_spec
 from pathlib import Path
 
-from wiredoctor.native.announce import announce_compile
+from wiredoctor.native.announce import announce_compile, say
 from wiredoctor.native.link import linker
 from wiredoctor.native.spec import KERNELS
 
@@ -84,26 +84,27 @@ def stamp() -> str:
     return digest.hexdigest()[:16]
 
 
-def _writable(directory: Path) -> bool:
+def writable(directory: Path) -> bool:
+    """True when `directory` (or, before it exists, its parent) can be written."""
     target = directory if directory.is_dir() else directory.parent
     return os.access(target, os.W_OK | os.X_OK)
 
 
+def user_cache_base() -> Path:
+    """The per-user cache of wiredoctor's compiled code: `$XDG_CACHE_HOME/wiredoctor`
+    (default `~/.cache/wiredoctor`), for a package directory that cannot be written."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wiredoctor"
+
+
 def library_dir() -> Path:
     """Where the libraries of these sources are (or will be) kept."""
+    name = f"native-{stamp()}"
     chosen = os.environ.get(PLACE)
     if chosen:
-        return Path(chosen) / f"native-{stamp()}"
+        return Path(chosen) / name
     pycache = _PACKAGE_DIR / "__pycache__"
-    if _writable(pycache):
-        return pycache / f"native-{stamp()}"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "wiredoctor" / f"native-{stamp()}"
-
-
-def _say(line: str) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(line + "\n")
+    return pycache / name if writable(pycache) else user_cache_base() / name
 
 
 HEAVY = "verify_chunk"
@@ -202,7 +203,7 @@ def build_into(target: Path) -> bool:
 
 def say_unused(problem: str) -> None:
     """The one line that says why the compiled kernels are not used (numba's JIT runs)."""
-    _say(f"wiredoctor: the compiled kernels are not used ({problem}); numba runs them")
+    say(f"wiredoctor: the compiled kernels are not used ({problem}); numba runs them")
 
 
 def record_failure(target: Path, problem: str) -> None:
