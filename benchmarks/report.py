@@ -90,15 +90,23 @@ def _targets(results: dict[str, Any]) -> list[str]:
         said = start.get("first_run_stderr", "").count("compiling")
         capture = start.get("first_run_capture", "?")
         label = (
-            f"first-ever run, fresh numba cache and no compiled library, {capture} "
-            f"(builds the fast path; said so in {said} line{'s' if said != 1 else ''})"
+            f"first-ever run, fresh numba cache and no compiled library, {capture} (read "
+            "without the kernels while they build in the background; said so in "
+            f"{said} line{'s' if said != 1 else ''})"
         )
         rows.append(f"| {label} | {first:.2f} s | ≤ 5 s | {_met(first <= 5 and said == 1)} |")
+        if "build" in start:
+            build = start["build"]
+            label = "building the compiled kernels from nothing (`python -m wiredoctor.native`)"
+            rows.append(f"| {label} | {build:.2f} s | ≤ 5 s | {_met(build <= 5)} |")
+            label = "the first run's background build, done after (from that run's start)"
+            rows.append(f"| {label} | {start['background_build']:.2f} s | — | — |")
         rows.append(f"| warm start, tiny capture | {warm:.2f} s | ≤ 0.5 s | {_met(warm <= 0.5)} |")
         if "warm_start_small" in start:
             small = start["warm_start_small"]
             label = f"warm start, {start['first_run_capture']} (compiled kernels loaded)"
-            rows.append(f"| {label} | {small:.2f} s | — | — |")
+            ok = not start.get("warm_small_stderr")
+            rows.append(f"| {label} | {small:.2f} s | — | {'—' if ok else 'said a line'} |")
     else:
         why = start.get("error", "")
         rows.append(f"| first run / warm start | not measured ({why}) | ≤ 5 s / ≤ 0.5 s | — |")

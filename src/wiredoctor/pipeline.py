@@ -3,7 +3,10 @@
 Binary captures go through the fast verifier; text (tcpdump output, Wireshark lists, hex
 dumps) and captures under a megabyte go through the reference decoders (which also handle
 records that carry printed fields instead of bytes): for them, loading the compiled kernels
-would cost more than decoding in Python.
+would cost more than decoding in Python. So do captures of up to FIRST_RUN_FRAMES frames
+while the compiled kernels are not built yet (the first run after an install that did not
+build them): building takes longer than decoding them, so the build is started in the
+background for the runs after (`native.background`).
 
 Always holds: the tables returned are exactly what the reference decoders would produce
 (the differential tests hold both speeds to that); reader warnings are kept, not printed;
@@ -19,6 +22,7 @@ import numpy as np
 
 from wiredoctor.capture.batch import RecordBatch
 from wiredoctor.capture.open import open_capture
+from wiredoctor.capture.source import CaptureSource
 from wiredoctor.capture.walk import KERNEL_BYTES
 from wiredoctor.tables import CaptureTables
 
@@ -26,6 +30,17 @@ SMALL_CAPTURE = KERNEL_BYTES
 """Below this many bytes the reference decoders finish before the kernels would be loaded
 (the bound under which the record walk is plain Python too: such a capture never loads
 numba)."""
+
+FIRST_RUN_FRAMES = 30_000
+"""While the compiled kernels are not built, captures of at most this many frames (and
+FIRST_RUN_BYTES) are read by the reference decoders: about 2.5 s here, where building the
+kernels takes about 8 s."""
+
+FIRST_RUN_BYTES = 64 << 20
+"""The bytes bound of the same choice (the reference decoders sum checksums in Python)."""
+
+_COUNT_WINDOW = 4 << 20
+"""Window of the frame count that makes that choice (it stops past FIRST_RUN_FRAMES)."""
 
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes in all) as a capture is read."""
@@ -40,6 +55,29 @@ def _reporting(
             progress(int(batch.file_off[-1]) + int(batch.caplen[-1]), total)
 
 
+def _reference_speed(source: CaptureSource) -> bool:
+    """True when the reference decoders verify this capture (see the module docstring)."""
+    if source.format == "text" or source.size < SMALL_CAPTURE:
+        return True
+    if source.size > FIRST_RUN_BYTES:
+        return False
+    # Imported here: a text or small capture never needs the compiled kernels' place.
+    from wiredoctor.native.library import pending
+
+    target = pending()
+    if target is None:
+        return False
+    frames = 0
+    for batch in source.batches(_COUNT_WINDOW, compiled=False):
+        frames += len(batch)
+        if frames > FIRST_RUN_FRAMES:
+            return False
+    from wiredoctor.native.background import build_later
+
+    build_later(target)
+    return True
+
+
 def load_capture(path: str, index: int = 0, progress: Progress | None = None) -> CaptureTables:
     """Read and verify one capture; `index` numbers it among the inputs."""
     source = open_capture(path)
@@ -47,10 +85,11 @@ def load_capture(path: str, index: int = 0, progress: Progress | None = None) ->
         # Each speed is imported only when used: the fast path loads numba, which a small
         # capture never needs, and a large one needs the reference decoders only for the
         # rare frames the kernel hands back.
-        if source.format == "text" or source.size < SMALL_CAPTURE:
+        if _reference_speed(source):
             from wiredoctor.decode.verify import verify_records
 
-            frames, checksums = verify_records(source.records(), capture_index=index)
+            records = source.records(compiled=False)
+            frames, checksums = verify_records(records, capture_index=index)
         else:
             from wiredoctor.fast.verify import verify_batches
 

@@ -88,8 +88,11 @@ class CaptureSource:
         if self._closed:
             raise InputError(self.path, "the capture was closed before this read", offset)
 
-    def batches(self, window_bytes: int = DEFAULT_WINDOW) -> Iterator[RecordBatch]:
-        """The frames as batches, mapping the stream `window_bytes` at a time."""
+    def batches(
+        self, window_bytes: int = DEFAULT_WINDOW, *, compiled: bool | None = None
+    ) -> Iterator[RecordBatch]:
+        """The frames as batches, mapping the stream `window_bytes` at a time; `compiled`
+        forces the walk's speed (`walk.drive`; by default the capture's size decides)."""
         self._check_open(None)
         if self._text_batch is not None:
             if len(self._text_batch):
@@ -98,18 +101,25 @@ class CaptureSource:
         if self._make_walker is None:
             return
         for batch in drive(
-            self._stream, self._start, self._make_walker(), window_bytes, self.path, self.warnings
+            self._stream,
+            self._start,
+            self._make_walker(),
+            window_bytes,
+            self.path,
+            self.warnings,
+            compiled,
         ):
             self._check_open(int(batch.file_off[0]) if len(batch) else None)
             yield batch
 
-    def records(self) -> Iterator[Record]:
-        """The frames one by one, numbered from 1 across all sections."""
+    def records(self, *, compiled: bool | None = None) -> Iterator[Record]:
+        """The frames one by one, numbered from 1 across all sections (`compiled` as for
+        `batches`)."""
         self._check_open(None)
         if self._text_batch is not None:
             yield from self._text_records
             return
-        for batch in self.batches():
+        for batch in self.batches(compiled=compiled):
             yield from batch.records()
 
     def read_frame(self, file_off: int, caplen: int) -> bytes:

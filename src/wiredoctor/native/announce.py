@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-COMPILING_MESSAGE = "wiredoctor: compiling the fast path, once per install (about 15 s)…"
+COMPILING_MESSAGE = "wiredoctor: compiling the fast path, once per install (about 10 s)…"
 
 _announced = False
 

@@ -2,11 +2,16 @@
 
 Each kernel of `spec.KERNELS` gets a C wrapper compiled by numba (`numba.cfunc`): it turns
 the C arguments back into arrays of exactly the types the Python callers pass and calls the
-kernel, which numba links in from its own cache when the JIT path compiled it before. The
-wrapper's LLVM module (kernel and helpers included) is then emitted again as
-position-independent object code for this CPU, and the system linker (`native.link`)
-makes it a shared library. The exported symbol is `wiredoctor_<name>`. Run as a module, this
-is one build worker (`native.store` starts them, several at once).
+kernel. The wrapper's LLVM module (kernel and helpers linked in) is optimised once and
+emitted as position-independent object code for this CPU, and the system linker
+(`native.link`) makes it a shared library. The exported symbol is `wiredoctor_<name>`. Run
+as a module, this is one build worker (`native.store` starts them, several at once).
+
+A worker only needs numba's LLVM modules, so it first turns off what numba does for code it
+will run in this process (`lean_compiler`): machine code for every helper's library
+(numba's JIT emits each one), optimising every helper's module on its own before it is
+linked into its caller's (and again there), and numba's on-disk cache. On the verification
+kernel that cut the worker from 9.7 s to 6.2 s: LLVM time went from 5.8 s to 1.7 s.
 
 Always holds: a directory is complete only once every library in it is linked (the caller
 renames a finished temporary directory into place); nothing here runs a kernel.
@@ -126,11 +131,72 @@ def _target_machine(library: Any) -> Any:
     )
 
 
-def object_code(name: str, kernel: Kernel) -> bytes:
-    """Position-independent object code exporting `kernel` as `wiredoctor_<name>`."""
+def lean_compiler() -> bool:
+    """Make numba in this process compile to LLVM modules only (see the module docstring).
+
+    Nothing compiled afterwards can run in this process: numba's JIT receives no module and
+    function addresses come back as 0. Returns False (and changes nothing) when numba's
+    internals are not the expected ones; the worker then builds as numba normally would.
+    """
+    from numba.core import caching, codegen
+
+    jit = codegen.JITCPUCodegen
+    library = codegen.CPUCodeLibrary
+    cache = caching.FunctionCache
+    wanted = (
+        (jit, "_add_module"),
+        (jit, "set_env"),
+        (library, "_optimize_functions"),
+        (library, "_optimize_final_module"),
+        (cache, "load_overload"),
+        (cache, "save_overload"),
+    )
+    if not all(callable(getattr(owner, name, None)) for owner, name in wanted):
+        return False
+
+    def keep_layout(self: Any, ll_module: Any) -> None:
+        ll_module.data_layout = self._codegen._data_layout
+
+    replacements = (
+        lambda self, module: None,  # no module for the JIT: no machine code emitted
+        lambda self, env_name, env: None,  # no JIT global to point at the environment
+        keep_layout,
+        lambda self: None,
+        lambda self, sig, target_context: None,  # nothing loaded from numba's cache
+        lambda self, sig, data: None,  # nor saved there
+    )
+    for (owner, name), replacement in zip(wanted, replacements, strict=True):
+        setattr(owner, name, replacement)
+    return True
+
+
+def optimise(library: Any, module: Any) -> None:
+    """Run numba's module optimisation on `module` once, as numba runs it on a library's
+    final module: a cheap pass that inlines, then the full pipeline at numba's level."""
+    codegen = library.codegen
+    module.data_layout = codegen._data_layout
+    cheap = codegen._module_pass_manager(
+        loop_vectorize=codegen._loopvect,
+        slp_vectorize=False,
+        opt=codegen._opt_level,
+        cost="cheap",
+    )
+    for made in (cheap, codegen._module_pass_manager()):
+        if isinstance(made, tuple):  # LLVM's new pass manager: (manager, pass builder)
+            manager, builder = made
+            manager.run(module, builder)
+        else:
+            made.run(module)
+
+
+def object_code(name: str, kernel: Kernel, *, lean: bool = False) -> bytes:
+    """Position-independent object code exporting `kernel` as `wiredoctor_<name>`; `lean`
+    when `lean_compiler` is in effect (the module is then optimised here)."""
     compiled = _compile_wrapper(name, kernel)
     library = compiled._library
     module = llvm.parse_bitcode(library._final_module.as_bitcode())
+    if lean:
+        optimise(library, module)
     module.get_function(compiled.native_name).name = SYMBOL_PREFIX + name
     needed = {f.name for f in module.functions if f.is_declaration} & STUBBED
     module.link_in(llvm.parse_assembly(str(stub_module(needed))))
@@ -139,11 +205,12 @@ def object_code(name: str, kernel: Kernel) -> bytes:
     return bytes(_target_machine(library).emit_object(module))
 
 
-def build(directory: Path, names: list[str]) -> None:
-    """Build the libraries of kernels `names` into `directory` (which must exist)."""
+def build(directory: Path, names: list[str], *, lean: bool = False) -> None:
+    """Build the libraries of kernels `names` into `directory` (which must exist); `lean`
+    when `lean_compiler` is in effect."""
     for name in names:
         obj = directory / f"{name}.o"
-        obj.write_bytes(object_code(name, KERNELS[name]))
+        obj.write_bytes(object_code(name, KERNELS[name], lean=lean))
         link(obj, directory / f"{name}.so")
         obj.unlink()
 
@@ -154,7 +221,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"usage: DIRECTORY NAME... (names: {', '.join(KERNELS)})\n")
         return 2
     try:
-        build(Path(argv[0]), argv[1:])
+        build(Path(argv[0]), argv[1:], lean=lean_compiler())
     except BuildError as error:
         sys.stderr.write(f"{error}\n")
         return 1

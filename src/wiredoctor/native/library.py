@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from wiredoctor.native import store
+from wiredoctor.native.link import linker
 from wiredoctor.native.spec import FLAG, KERNELS, NONE, SCALAR, UINT64, Array, Kernel
 
 SWITCH = "WIREDOCTOR_NATIVE"
@@ -111,6 +112,23 @@ def _directory() -> Path | None:
             found = None
     _state["dir"] = found
     return found
+
+
+def pending() -> Path | None:
+    """Where the libraries will be, when they are not built yet but can be (the switch on,
+    no failed build recorded for these sources, a linker) and this process has not looked
+    for them yet; else None. A run that needs the kernels only briefly may then go without
+    them and build them in the background (`native.background`)."""
+    with _lock:
+        if "dir" in _state or os.environ.get(SWITCH, "1") == "0" or linker() is None:
+            return None
+        try:
+            target = store.library_dir()
+            if (target / store.COMPLETE).exists() or store.failed_marker(target).exists():
+                return None
+        except OSError:
+            return None
+        return target
 
 
 def ensure_built() -> Path | None:

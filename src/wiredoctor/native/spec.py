@@ -4,8 +4,8 @@ A kernel is the numba function `module.function`. Its exported C function takes 
 its result words first, then, for each argument in order: an array as its data pointer
 followed by its shape (one int64 per dimension), a scalar as one int64 (a flag as 0 or 1).
 The result words are int64, except `UINT64` results. The kernel inside is compiled for
-exactly the argument types its Python callers pass (`Array.readonly` included), so the
-numba cache of the JIT path serves the build too.
+exactly the argument types its Python callers pass (`Array.readonly` included), as numba's
+JIT compiles it when the libraries are not used.
 
 Always holds: this module imports neither numba nor any kernel module.
 """
