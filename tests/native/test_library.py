@@ -4,6 +4,7 @@ results as numba's JIT, and clear about arguments it cannot take or a kernel tha
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
 import subprocess
@@ -269,9 +270,18 @@ def test_libraries_of_other_stamps_are_pruned_but_the_newest_kept(tmp_path: Path
     )
     killed = tmp_path / f"native-other.build-{int(gone.stdout)}"
     killed.mkdir()
-    store._prune(current)
+    locks = {p.name: tmp_path / f"{p.name}.lock" for p in [current, *olds]}
+    locks["native-other"] = tmp_path / "native-other.lock"
+    locks["native-held"] = tmp_path / "native-held.lock"
+    for lock_file in locks.values():
+        lock_file.write_text("")
+    with open(locks["native-held"], "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a build of that stamp is starting
+        store._prune(current)
     assert [p.exists() for p in olds] == [True] * store.KEEP + [False] * (5 - store.KEEP)
     assert current.exists() and building.exists() and not killed.exists()
+    kept = sorted(name for name, lock_file in locks.items() if lock_file.exists())
+    assert kept == sorted(["native-current", "native-held", *(p.name for p in olds[: store.KEEP])])
 
 
 def test_a_library_that_cannot_be_loaded_leaves_the_jit_and_is_not_rebuilt(

@@ -252,8 +252,8 @@ def _alive(pid: int) -> bool:
 
 def _prune(current: Path) -> None:
     """Remove libraries (and failure records) of older stamps beside `current`, all but the
-    KEEP newest, and scratch directories of builds whose process is gone (killed
-    mid-build). Best effort: another process may be pruning too."""
+    KEEP newest, scratch directories of builds whose process is gone (killed mid-build),
+    and lock files left by either. Best effort: another process may be pruning too."""
     with contextlib.suppress(OSError):
         others = []
         for sibling in current.parent.glob("native-*"):
@@ -269,3 +269,23 @@ def _prune(current: Path) -> None:
                 shutil.rmtree(sibling, ignore_errors=True)
             else:
                 sibling.unlink(missing_ok=True)
+        _prune_locks(current)
+
+
+def _prune_locks(current: Path) -> None:
+    """Remove the lock files of stamps that have nothing left beside `current` (no
+    libraries, failure record or build under way), each only while holding it."""
+    names = {p.name for p in current.parent.glob("native-*") if not p.name.endswith(".lock")}
+    for lock_file in current.parent.glob("native-*.lock"):
+        name = lock_file.name.removesuffix(".lock")
+        left = {name, f"{name}.failed"} & names or any(
+            n.startswith(f"{name}.build-") for n in names
+        )
+        if name == current.name or left:
+            continue
+        with contextlib.suppress(OSError), open(lock_file, "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a build of that stamp is starting
+            lock_file.unlink(missing_ok=True)
