@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wiredoctor.fast.hashing import hash_payloads
+from wiredoctor.fast.hashing import payload_hash
 from wiredoctor.fast.ip import IP_FALLBACK, IP_FRAGMENT, ipv4, ipv6
 from wiredoctor.fast.jit import Bytes, Int, Row, Scratch, Table, entry, helper
 from wiredoctor.fast.l4 import TUNNEL_ETHER, UP_DONE, UP_TUNNEL, upper
@@ -203,18 +203,13 @@ def verify_chunk(
     cksums: Table,
     fallback: np.ndarray,
     scratch: Scratch,
-    starts: Scratch,
-    lengths: Scratch,
-    order: Scratch,
-    counts: Scratch,
 ) -> tuple[Int, Int]:
     """Verify the frames of a chunk into `frames` / `cksums`.
 
     The record columns are the batch's, sliced to the chunk; frame i is numbered
     `first_frame + i`. `template[0]` is a frame row with every column absent, copied into
     each row before it is filled; `fallback[i]` is set to the frame's `REDO_*` mark.
-    `scratch` (int64, at least 18), `starts`, `lengths`, `order` (one per frame) and `counts`
-    (`hashing.LENGTH_BUCKETS` + 1) are scratch space. Returns (frames finished, checksum rows
+    `scratch` (int64, at least 18) is scratch space. Returns (frames finished, checksum rows
     written); payload hashes are set for the frames finished.
     """
     total = buf.shape[0]
@@ -229,7 +224,6 @@ def verify_chunk(
             done = i
             break
         frames[i] = blank
-        lengths[i] = 0
         fr = frames[i]
         fr.frame = first_frame + i
         fr.capture = capture
@@ -254,8 +248,8 @@ def verify_chunk(
         span[1] = 0
         n, redo = _frame(buf, base, cap, wire, np.int64(linktype[i]), fr, cksums, n, depths, span)
         fr.n_cksum = n - first
-        starts[i] = span[0]
-        lengths[i] = span[1]
+        if span[1] > 0:
+            # Hashed now, while the payload the checksum just summed is in cache.
+            fr.payload_hash = payload_hash(buf, span[0], span[1])
         fallback[i] = redo
-    hash_payloads(buf, starts[:done], lengths[:done], order[:done], counts, frames[:done])
     return done, n

@@ -25,4 +25,3 @@ MAX_PIECES = 64  # fragments of one datagram the compiled reassembly tracks
 HASH_OFFSET_BASIS = np.uint64(0xCBF29CE484222325)  # decode.fnv.HASH_OFFSET_BASIS
 HASH_PRIME = np.uint64(0x100000001B3)  # decode.fnv.HASH_PRIME
 HASH_SHIFT = np.uint64(29)  # decode.fnv.HASH_SHIFT
-LENGTH_BUCKETS = 1 << 16  # counting-sort buckets of the payload hash; longer ones share the last

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from wiredoctor.fast import cache
 from wiredoctor.fast.fallback import ReferencePath
 from wiredoctor.fast.growing import Growing, estimate_rows
-from wiredoctor.fast.marks import LENGTH_BUCKETS, MAX_ROWS_PER_FRAME
+from wiredoctor.fast.marks import MAX_ROWS_PER_FRAME
 from wiredoctor.native.announce import announce_compile
 from wiredoctor.native.library import NativeKernel, kernel
 from wiredoctor.tables import (
@@ -171,10 +171,6 @@ def _run_chunk(
             cks,
             fallback[start:hi],
             np.zeros(18, dtype=np.int64),
-            np.empty(hi - start, dtype=np.int64),
-            np.empty(hi - start, dtype=np.int64),
-            np.empty(hi - start, dtype=np.int64),
-            np.empty(LENGTH_BUCKETS + 1, dtype=np.int64),
         )
         if written:
             # Rows of a resumed run are numbered from its own buffer: shift them.
