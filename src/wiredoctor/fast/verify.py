@@ -247,7 +247,8 @@ def verify_batches(
 
     The kernel of one batch runs on the pool while this thread reads the next batch (the
     walk) and then finishes the one before (frames handed back to the reference path, in
-    frame order), so reading and verifying overlap.
+    frame order; its rows numbered in the capture's tables), so reading and verifying
+    overlap.
     """
     reference = ReferencePath(capture_index)
     frames = Growing(FRAME_DTYPE)
@@ -266,6 +267,7 @@ def verify_batches(
             # The checksum rows per byte of the first batch size the whole table once.
             read = _bytes_read(started.batch)
             cks.reserve(estimate_rows(int(rows.shape[0]), read, capture_bytes))
+        _number_rows(started.frames, rows, capture_index, cks.size)
         cks.append(rows)
 
     try:
@@ -290,10 +292,7 @@ def verify_batches(
     finally:
         if pool is not None:
             pool.shutdown()
-    frame_table = frames.finish()
-    checksum_table = cks.finish()
-    _number_rows(frame_table, checksum_table, capture_index)
-    return frame_table, checksum_table
+    return frames.finish(), cks.finish()
 
 
 def _bytes_read(batch: Batch) -> int:
@@ -309,8 +308,11 @@ def _concat(parts: list[npt.NDArray[np.void]]) -> npt.NDArray[np.void]:
     return raw.view(dtype)
 
 
-def _number_rows(frames: FrameTable, cks: ChecksumTable, capture_index: int) -> None:
-    """Point every frame at its checksum rows and give each row its frame and capture."""
-    numbered = int(kernel("number_rows")(frames, cks, capture_index))
+def _number_rows(
+    frames: FrameTable, cks: ChecksumTable, capture_index: int, first_row: int = 0
+) -> None:
+    """Point every frame at its checksum rows (`first_row` being the capture's table row of
+    cks[0]) and give each row its frame and capture."""
+    numbered = int(kernel("number_rows")(frames, cks, capture_index, first_row))
     if numbered != cks.shape[0]:
         raise AssertionError(f"{numbered} checksum rows numbered of {cks.shape[0]}")

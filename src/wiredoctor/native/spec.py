@@ -118,7 +118,7 @@ KERNELS: dict[str, Kernel] = {
         SCALAR,
     ),
     "number_rows": Kernel(
-        "wiredoctor.fast.numbering", "number_rows", (FRAMES, CHECKSUMS, INT), SCALAR
+        "wiredoctor.fast.numbering", "number_rows", (FRAMES, CHECKSUMS, INT, INT), SCALAR
     ),
     "hash_array": Kernel("wiredoctor.fast.hashing", "hash_array", (BUFFER,), UINT64),
     "frame_pass": Kernel(
