@@ -11,15 +11,14 @@ window sizes, not by the capture size; offsets are offsets in the decompressed s
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import mmap
 import os
 import stat
-import sys
 import tempfile
 import zlib
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
@@ -27,14 +26,13 @@ import numpy as np
 import numpy.typing as npt
 import zstandard
 
+from wiredoctor.capture.populate import populate_later, populate_now
 from wiredoctor.errors import EnvironmentProblem, InputError
 
 CHUNK = 1 << 20
 """Bytes read from a pipe or compressed stream per step."""
 
 Compression = Literal["gzip", "zstd"] | None
-
-_MADV_POPULATE_READ = 22
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -72,14 +70,48 @@ class ByteStream:
         """Descriptor this object owns (closed by `close`)."""
         self.size = size
         """Length of the stream in bytes."""
+        self._ahead: tuple[int, mmap.mmap] | None = None
+        """A mapping `prepare` made (its first byte's offset, the mapping)."""
+        self._populating: Future[int] | None = None
+        """The helper thread's work on the last mapping prepared."""
 
     def window(self, offset: int, length: int) -> Window:
-        """A mapping of bytes [offset, offset + length), clipped to the end."""
+        """A mapping of bytes [offset, offset + length), clipped to the end: the one
+        `prepare` made when it holds them, else a new one, its pages mapped now."""
         length = max(0, min(length, self.size - offset))
         if length == 0:
             return Window(buf=np.zeros(0, dtype=np.uint8), mapping=None)
         if self.fd < 0:
             raise InputError(self.path, "the capture was closed before this read", offset)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            start, mapping = ahead
+            if start <= offset and offset + length <= start + len(mapping):
+                view = np.frombuffer(mapping, dtype=np.uint8)
+                return Window(buf=view[offset - start : offset - start + length], mapping=mapping)
+        aligned, mapping = self._map(offset, length)
+        populate_now(mapping)
+        view = np.frombuffer(mapping, dtype=np.uint8)
+        return Window(buf=view[offset - aligned :], mapping=mapping)
+
+    def prepare(self, offset: int, length: int) -> None:
+        """Map bytes [offset, offset + length) (clipped to the end) for a later `window`
+        inside them, their pages mapped meanwhile on a helper thread
+        (`capture.populate`). Nothing is prepared while the helper is still at the last
+        one: windows walked faster than that are mapped when asked for."""
+        self._ahead = None
+        length = max(0, min(length, self.size - offset))
+        if length == 0 or self.fd < 0:
+            return
+        if self._populating is not None and not self._populating.done():
+            return
+        aligned, mapping = self._map(offset, length)
+        self._populating = populate_later(mapping)
+        if self._populating is not None:
+            self._ahead = (aligned, mapping)
+
+    def _map(self, offset: int, length: int) -> tuple[int, mmap.mmap]:
+        """A mapping from the page boundary at or before `offset` to offset + length."""
         aligned = offset - offset % mmap.ALLOCATIONGRANULARITY
         # A private (copy-on-write) mapping, so that the array is writable: numba compiles
         # read-only arrays into markedly slower loops. Nothing here writes; a consumer that
@@ -91,9 +123,7 @@ class ByteStream:
             prot=mmap.PROT_READ | mmap.PROT_WRITE,
             offset=aligned,
         )
-        _populate(mapping)
-        view = np.frombuffer(mapping, dtype=np.uint8)
-        return Window(buf=view[offset - aligned :], mapping=mapping)
+        return aligned, mapping
 
     def pread(self, offset: int, length: int) -> bytes:
         """Bytes [offset, offset + length), fewer at the end of the stream."""
@@ -111,23 +141,10 @@ class ByteStream:
 
     def close(self) -> None:
         """Close the descriptor (mappings already handed out stay valid); idempotent."""
+        self._ahead = None
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-
-
-def _populate(mapping: mmap.mmap) -> None:
-    """Map the window's pages up front, read-only (no copies), where the kernel can.
-
-    One madvise is far cheaper than a page fault per page while the kernels walk the
-    window. MAP_POPULATE would copy every page of a private writable mapping, so Linux's
-    MADV_POPULATE_READ (5.14+, value 22 in <linux/mman.h>) is used instead; older kernels
-    refuse it and the pages fault in as they are read.
-    """
-    if sys.platform != "linux":
-        return
-    with contextlib.suppress(OSError):
-        mapping.madvise(getattr(mmap, "MADV_POPULATE_READ", _MADV_POPULATE_READ))
 
 
 def open_stream(path: str, handle: BinaryIO) -> tuple[ByteStream, Compression, list[str]]:

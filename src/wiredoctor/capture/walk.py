@@ -44,6 +44,10 @@ which the reference decoders verify the frames: a small capture is then read wit
 from end to end.
 """
 
+AHEAD_SLACK = 1 << 20
+"""How far before a window's end the next window is prepared from (a record carried over
+that starts earlier, longer than this, gets a window mapped when needed)."""
+
 # References to a column while `unshared` looks at it: the attribute, the tuple, the loop
 # variable and getrefcount's argument (CPython counts).
 _OWN_REFERENCES = 4
@@ -186,6 +190,13 @@ def drive(
         window = stream.window(window_start, size)
         buf = window.buf
         at_end = window_start + buf.shape[0] >= stream.size
+        if not at_end:
+            # The next window starts at most AHEAD_SLACK before this one ends (a record
+            # straddling the end is carried over): map it now, its pages faulted in on a
+            # helper thread while this one is walked and verified.
+            end = window_start + buf.shape[0]
+            ahead = max(window_start, end - AHEAD_SLACK)
+            stream.prepare(ahead, window_bytes + end - ahead)
         pos = 0
         while True:
             capacity = min(BATCH_MAX, (buf.shape[0] - pos) // walker.min_record + 1)
