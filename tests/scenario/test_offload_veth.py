@@ -180,7 +180,10 @@ def test_offload_off_gives_a_clean_bill(tmp_path: Path, capsys: pytest.CaptureFi
     assert _with(frames, "good") == set(frames)
 
     status, report = _check(pcap, capsys)
-    assert status == 0
+    fired = set(_diagnoses(report))
+    # A loaded machine can make the namespaces' TCP resend a segment: a flow finding, not a
+    # checksum one, and the only one a clean capture may carry.
+    assert status == 0 or fired <= {"tcp-retransmissions"}, fired
     assert report["summary"]["checksums"]["bad"] == 0
     assert report["summary"]["checksums"]["good"] >= 2 * len(frames)  # IPv4 header + L4
-    assert not CHECKSUM_DIAGNOSES & set(_diagnoses(report))
+    assert not CHECKSUM_DIAGNOSES & fired
