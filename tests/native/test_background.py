@@ -166,3 +166,17 @@ def test_no_second_build_while_one_holds_the_lock(
         fcntl.flock(lock, fcntl.LOCK_EX)
         assert background.build_later(fresh) is False
     assert capsys.readouterr().err == background.BACKGROUND_MESSAGE + "\n"
+
+
+def test_no_build_where_the_lock_cannot_be_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def spawn(*args: Any, **kwargs: Any) -> int:
+        raise AssertionError("a build was started where none can be made")
+
+    monkeypatch.setattr(background, "_started", [])
+    monkeypatch.setattr(os, "posix_spawn", spawn)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert background.build_later(blocker / "native-x") is False  # its parent is a file
+    assert capsys.readouterr().err == ""

@@ -29,8 +29,9 @@ BACKGROUND_MESSAGE = (
 _started: list[int] = []
 
 
-def _building(target: Path) -> bool:
-    """True when another process holds the lock of `target`'s build."""
+def _building(target: Path) -> bool | None:
+    """True when another process holds the lock of `target`'s build, None when this
+    process cannot take that lock (no build could be made there either)."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target.parent / f"{target.name}.lock", "a") as lock:
@@ -40,18 +41,22 @@ def _building(target: Path) -> bool:
                 return True
             fcntl.flock(lock, fcntl.LOCK_UN)
     except OSError:
-        return True  # a place this process cannot lock is no place to build either
+        return None
     return False
 
 
 def build_later(target: Path) -> bool:
     """Start building the libraries of `target` in a detached process (once per process) and
-    say so; False when none was started (one already runs, or starting failed)."""
+    say so; False when none was started (one already runs, its place cannot be written, or
+    starting failed: nothing is said then)."""
     if _started:
         return False
-    if _building(target):
+    building = _building(target)
+    if building:
         say(BACKGROUND_MESSAGE)
         _started.append(0)
+        return False
+    if building is None or not sys.executable or not hasattr(os, "posix_spawn"):
         return False
     null = os.devnull
     actions = [
@@ -64,7 +69,7 @@ def build_later(target: Path) -> bool:
         pid = os.posix_spawn(
             sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True
         )
-    except OSError:
+    except (OSError, NotImplementedError):
         return False
     _started.append(pid)
     say(BACKGROUND_MESSAGE)
