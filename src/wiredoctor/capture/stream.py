@@ -52,9 +52,9 @@ class Window:
 
         Nothing writes to the mapping, so MADV_DONTNEED only unmaps its pages: a batch that
         still reads them faults them back in from the page cache with the same bytes. The
-        walk releases a window once the one after it is mapped too, which keeps two windows
-        resident however long the capture: the one being read and the one whose last batch
-        a consumer may still be verifying.
+        walk releases a window once the one after it is mapped too, which keeps at most
+        three windows resident however long the capture: the one being read, the one whose
+        last batch a consumer may still be verifying, and the next one, prepared.
         """
         if self.mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
             self.mapping.madvise(mmap.MADV_DONTNEED)
