@@ -153,14 +153,21 @@ def test_the_build_is_started_detached_once(
     assert capsys.readouterr().err == background.BACKGROUND_MESSAGE + "\n"
 
 
-def test_no_second_build_while_one_holds_the_lock(
-    fresh: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def no_spawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that has started no build, and may start none."""
+
     def spawn(*args: Any, **kwargs: Any) -> int:
-        raise AssertionError("a second build was started")
+        raise AssertionError("a build was started")
 
     monkeypatch.setattr(background, "_started", [])
     monkeypatch.setattr(os, "posix_spawn", spawn)
+
+
+@pytest.mark.usefixtures("no_spawn")
+def test_no_second_build_while_one_holds_the_lock(
+    fresh: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fresh.parent.mkdir(parents=True, exist_ok=True)
     with open(fresh.parent / f"{fresh.name}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -168,14 +175,10 @@ def test_no_second_build_while_one_holds_the_lock(
     assert capsys.readouterr().err == background.BACKGROUND_MESSAGE + "\n"
 
 
+@pytest.mark.usefixtures("no_spawn")
 def test_no_build_where_the_lock_cannot_be_taken(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def spawn(*args: Any, **kwargs: Any) -> int:
-        raise AssertionError("a build was started where none can be made")
-
-    monkeypatch.setattr(background, "_started", [])
-    monkeypatch.setattr(os, "posix_spawn", spawn)
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert background.build_later(blocker / "native-x") is False  # its parent is a file
