@@ -21,10 +21,13 @@ import mmap
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 Advise = Callable[[int, int, int], int]
 
@@ -53,6 +56,9 @@ def _setup() -> tuple[ThreadPoolExecutor, Advise] | None:
                 return None
             function.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
             function.restype = ctypes.c_int
+            # Imported here: captures under a window's size never need the helper.
+            from concurrent.futures import ThreadPoolExecutor
+
             _madvise.append(function)
             _helper.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="populate"))
         return _helper[0], _madvise[0]

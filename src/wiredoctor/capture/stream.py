@@ -18,9 +18,8 @@ import os
 import stat
 import tempfile
 import zlib
-from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +27,9 @@ import zstandard
 
 from wiredoctor.capture.populate import populate_later, populate_now
 from wiredoctor.errors import EnvironmentProblem, InputError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 CHUNK = 1 << 20
 """Bytes read from a pipe or compressed stream per step."""
