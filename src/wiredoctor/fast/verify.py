@@ -145,11 +145,10 @@ def _run_chunk(
 ) -> ChecksumTable:
     """Run the kernel over rows [lo, hi) of a batch, growing the checksum buffer if short.
 
-    Writes frames[lo:hi] and fallback[lo:hi]; the `cksum_row` values it leaves are relative
-    to the returned rows.
+    Writes frames[lo:hi] and fallback[lo:hi]; the `cksum_row` values it leaves are for
+    `_number_rows` to set.
     """
     parts: list[ChecksumTable] = []
-    written = 0
     start = lo
     while start < hi:
         room = (hi - start) * ROWS_PER_FRAME_GUESS + MAX_ROWS_PER_FRAME + 1
@@ -172,11 +171,7 @@ def _run_chunk(
             fallback[start:hi],
             np.zeros(18, dtype=np.int64),
         )
-        if written:
-            # Rows of a resumed run are numbered from its own buffer: shift them.
-            frames["cksum_row"][start : start + done] += written
         parts.append(cks[:rows])
-        written += int(rows)
         start += int(done)
     if len(parts) == 1:
         return parts[0]
@@ -193,20 +188,13 @@ class _Started:
     """The batch's rows of the frame table, being written by the kernel."""
     fallback: npt.NDArray[np.uint8]
     """The kernel's `REDO_*` mark per frame."""
-    spans: list[tuple[int, int]]
-    """The chunks, as row ranges of the batch."""
     pieces: list[Future[ChecksumTable]]
     """Each chunk's checksum rows (`cksum_row` relative to its own piece)."""
 
     def wait(self) -> ChecksumTable:
-        """The batch's checksum rows, once every chunk is done, with `cksum_row` numbered
-        from the batch's first row."""
+        """The batch's checksum rows, once every chunk is done (the frames' `cksum_row`
+        still relative to their chunk's piece: `_number_rows` sets them)."""
         pieces = [f.result() for f in self.pieces]
-        offset = 0
-        for (lo, hi), piece in zip(self.spans, pieces, strict=True):
-            if offset:
-                self.frames["cksum_row"][lo:hi] += offset
-            offset += int(piece.shape[0])
         return pieces[0] if len(pieces) == 1 else _concat(pieces)
 
 
@@ -226,13 +214,11 @@ def _start_batch(
     if pool is None or n < PARALLEL_MIN_FRAMES:
         done: Future[ChecksumTable] = Future()
         done.set_result(_run_chunk(cols, 0, n, frames, fallback))
-        return _Started(
-            batch=batch, frames=frames, fallback=fallback, spans=[(0, n)], pieces=[done]
-        )
+        return _Started(batch=batch, frames=frames, fallback=fallback, pieces=[done])
     bounds = [int(x) for x in np.linspace(0, n, workers + 1)]
     spans = list(itertools.pairwise(bounds))
     pieces = [pool.submit(_run_chunk, cols, lo, hi, frames, fallback) for lo, hi in spans]
-    return _Started(batch=batch, frames=frames, fallback=fallback, spans=spans, pieces=pieces)
+    return _Started(batch=batch, frames=frames, fallback=fallback, pieces=pieces)
 
 
 def verify_batches(
@@ -262,6 +248,9 @@ def verify_batches(
         rows = started.wait()
         redo = np.flatnonzero(started.fallback)
         if redo.shape[0]:
+            # The reference path finds each frame's rows by `cksum_row`: number them in the
+            # batch's rows first.
+            _number_rows(started.frames, rows, capture_index)
             _, rows = reference.replace(started.batch, started.frames, rows, redo, started.fallback)
         if capture_bytes > 0 and cks.size == 0:
             # The checksum rows per byte of the first batch size the whole table once.
