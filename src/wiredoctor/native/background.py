@@ -7,7 +7,7 @@ needs the libraries meanwhile waits for it and then finds them built; a build ki
 way leaves nothing behind (`store.build_into`) and the next run starts it again.
 
 Always holds: at most one build is started per process, none while another process holds
-the stamp's lock; the builder gets its own session (a Ctrl-C meant for this run does not
+the stamp's lock; the builder is started with setsid (a Ctrl-C meant for this run does not
 reach it) and /dev/null as stdin, stdout and stderr, so it never holds this run's pipes
 open; nothing here waits for it.
 """
