@@ -162,6 +162,16 @@ def _built(native: Path) -> bool:
     return any((d / "complete").exists() for d in native.glob("native-*"))
 
 
+def _empty_caches(cache: Path) -> dict[str, str]:
+    """The environment with numba's cache and the compiled kernels' place in `cache`
+    (`native` below it holds the libraries)."""
+    return {
+        **os.environ,
+        "NUMBA_CACHE_DIR": str(cache / "numba"),
+        "WIREDOCTOR_CACHE_DIR": str(cache / "native"),
+    }
+
+
 def startup(tiny: Path, small: Path, wd: list[str], reps: int) -> dict[str, Any]:
     """First-ever runs and the build from nothing (fresh numba cache, no compiled library),
     and warm starts.
@@ -176,11 +186,7 @@ def startup(tiny: Path, small: Path, wd: list[str], reps: int) -> dict[str, Any]
     """
     with tempfile.TemporaryDirectory() as cache:
         native = Path(cache) / "native"
-        env = {
-            **os.environ,
-            "NUMBA_CACHE_DIR": str(Path(cache) / "numba"),
-            "WIREDOCTOR_CACHE_DIR": str(native),
-        }
+        env = _empty_caches(Path(cache))
         argv = [*wd, "check", str(small), "--json"]
         began = time.monotonic()
         first = timed(argv, env=env)
@@ -191,12 +197,7 @@ def startup(tiny: Path, small: Path, wd: list[str], reps: int) -> dict[str, Any]
         warm_small = [timed(argv, env=env) for _ in range(max(reps, 5))]
         warm_tiny = [timed([*wd, "check", str(tiny), "--json"], env=env) for _ in range(5)]
     with tempfile.TemporaryDirectory() as cache:
-        env = {
-            **os.environ,
-            "NUMBA_CACHE_DIR": str(Path(cache) / "numba"),
-            "WIREDOCTOR_CACHE_DIR": str(Path(cache) / "native"),
-        }
-        build = timed([sys.executable, "-m", "wiredoctor.native"], env=env)
+        build = timed([sys.executable, "-m", "wiredoctor.native"], env=_empty_caches(Path(cache)))
     runs = [first, *warm_small, *warm_tiny]
     if any(r.status not in (0, 1) or r.crashed for r in runs) or build.status != 0:
         failed = next((r for r in runs if r.status not in (0, 1) or r.crashed), build)

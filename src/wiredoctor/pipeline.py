@@ -16,12 +16,13 @@ the capture source stays open for `read_frame` until `close()` or until the tabl
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
 from wiredoctor.capture.batch import RecordBatch
 from wiredoctor.capture.open import open_capture
+from wiredoctor.capture.record import Record
 from wiredoctor.capture.source import CaptureSource
 from wiredoctor.capture.walk import KERNEL_BYTES
 from wiredoctor.tables import CaptureTables
@@ -55,27 +56,32 @@ def _reporting(
             progress(int(batch.file_off[-1]) + int(batch.caplen[-1]), total)
 
 
-def _reference_speed(source: CaptureSource) -> bool:
-    """True when the reference decoders verify this capture (see the module docstring)."""
+def _reference_records(source: CaptureSource) -> Iterable[Record] | None:
+    """The records the reference decoders verify, or None when this capture goes to the
+    fast path (see the module docstring)."""
     if source.format == "text" or source.size < SMALL_CAPTURE:
-        return True
+        return source.records(compiled=False)
     if source.size > FIRST_RUN_BYTES:
-        return False
+        return None
     # Imported here: a text or small capture never needs the compiled kernels' place.
     from wiredoctor.native.library import pending
 
     target = pending()
     if target is None:
-        return False
+        return None
+    # The batches that count the frames are kept (a walk that keeps its batches gets fresh
+    # columns for each) and are the ones verified: the capture is walked once.
+    walked: list[RecordBatch] = []
     frames = 0
     for batch in source.batches(_COUNT_WINDOW, compiled=False):
+        walked.append(batch)
         frames += len(batch)
         if frames > FIRST_RUN_FRAMES:
-            return False
+            return None
     from wiredoctor.native.background import build_later
 
     build_later(target)
-    return True
+    return (record for batch in walked for record in batch.records())
 
 
 def load_capture(path: str, index: int = 0, progress: Progress | None = None) -> CaptureTables:
@@ -85,10 +91,10 @@ def load_capture(path: str, index: int = 0, progress: Progress | None = None) ->
         # Each speed is imported only when used: the fast path loads numba, which a small
         # capture never needs, and a large one needs the reference decoders only for the
         # rare frames the kernel hands back.
-        if _reference_speed(source):
+        records = _reference_records(source)
+        if records is not None:
             from wiredoctor.decode.verify import verify_records
 
-            records = source.records(compiled=False)
             frames, checksums = verify_records(records, capture_index=index)
         else:
             from wiredoctor.fast.verify import verify_batches

@@ -217,28 +217,38 @@ def build_with(
     return library.ensure_built()
 
 
+def failing_build(
+    monkeypatch: pytest.MonkeyPatch, place: Path, problem: str, lasting: bool
+) -> Path:
+    """A first build into `place` whose workers fail with `problem`; returns its target."""
+    monkeypatch.setenv("WIREDOCTOR_CACHE_DIR", str(place))
+    assert build_with(monkeypatch, lambda directory: (problem, lasting)) is None
+    return store.library_dir()
+
+
+def scratch_left(place: Path) -> list[str]:
+    """Build scratch directories left in `place`."""
+    return [p.name for p in place.iterdir() if ".build-" in p.name]
+
+
 @needs_linker
 def test_a_failed_build_is_not_tried_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("WIREDOCTOR_CACHE_DIR", str(tmp_path))
-    assert build_with(monkeypatch, lambda directory: ("linking x.so failed: boom", True)) is None
-    target = store.library_dir()
+    target = failing_build(monkeypatch, tmp_path, "linking x.so failed: boom", True)
     assert store.failed_marker(target).read_text() == "linking x.so failed: boom\n"
     err = capsys.readouterr().err
     assert "not used (building failed: linking x.so failed: boom)" in err
     assert build_with(monkeypatch, lambda directory: pytest.fail("tried again")) is None
     assert not target.exists()
-    assert [p.name for p in tmp_path.iterdir() if ".build-" in p.name] == []
+    assert scratch_left(tmp_path) == []
 
 
 @needs_linker
 def test_a_build_ended_by_a_signal_is_tried_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("WIREDOCTOR_CACHE_DIR", str(tmp_path))
-    assert build_with(monkeypatch, lambda directory: ("exit status -2", False)) is None
-    target = store.library_dir()
+    target = failing_build(monkeypatch, tmp_path, "exit status -2", False)
     assert not store.failed_marker(target).exists()
     assert "(building failed: exit status -2)" in capsys.readouterr().err
     tries: list[Path] = []
@@ -250,7 +260,7 @@ def test_a_build_ended_by_a_signal_is_tried_again(
 
     assert build_with(monkeypatch, finish) == target
     assert len(tries) == 1 and (target / store.COMPLETE).exists()
-    assert [p.name for p in tmp_path.iterdir() if ".build-" in p.name] == []
+    assert scratch_left(tmp_path) == []
 
 
 def test_libraries_of_other_stamps_are_pruned_but_the_newest_kept(tmp_path: Path) -> None:

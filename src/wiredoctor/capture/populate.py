@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import mmap
 import sys
 import threading
@@ -34,8 +35,6 @@ Advise = Callable[[int, int, int], int]
 MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)
 
 _lock = threading.Lock()
-_helper: list[ThreadPoolExecutor] = []
-_madvise: list[Advise] = []
 
 
 def populate_now(mapping: mmap.mmap) -> None:
@@ -46,22 +45,19 @@ def populate_now(mapping: mmap.mmap) -> None:
         mapping.madvise(MADV_POPULATE_READ)
 
 
-def _setup() -> tuple[ThreadPoolExecutor, Advise] | None:
-    with _lock:
-        if not _helper:
-            try:
-                libc = ctypes.CDLL(None, use_errno=True)
-                function = libc.madvise
-            except (OSError, AttributeError):
-                return None
-            function.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-            function.restype = ctypes.c_int
-            # Imported here: captures under a window's size never need the helper.
-            from concurrent.futures import ThreadPoolExecutor
+@functools.cache
+def _helper() -> tuple[ThreadPoolExecutor, Advise] | None:
+    """The helper thread and libc's madvise (made once, under `_lock`), or None."""
+    try:
+        function = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    function.restype = ctypes.c_int
+    # Imported here: captures under a window's size never need the helper.
+    from concurrent.futures import ThreadPoolExecutor
 
-            _madvise.append(function)
-            _helper.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="populate"))
-        return _helper[0], _madvise[0]
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="populate"), function
 
 
 def populate_later(mapping: mmap.mmap) -> Future[int] | None:
@@ -69,7 +65,8 @@ def populate_later(mapping: mmap.mmap) -> Future[int] | None:
     (the caller may populate now instead)."""
     if sys.platform != "linux" or len(mapping) == 0:
         return None
-    found = _setup()
+    with _lock:
+        found = _helper()
     if found is None:
         return None
     helper, madvise = found

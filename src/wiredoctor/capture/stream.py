@@ -86,15 +86,13 @@ class ByteStream:
         if self.fd < 0:
             raise InputError(self.path, "the capture was closed before this read", offset)
         ahead, self._ahead = self._ahead, None
-        if ahead is not None:
+        if ahead is not None and ahead[0] <= offset <= ahead[0] + len(ahead[1]) - length:
             start, mapping = ahead
-            if start <= offset and offset + length <= start + len(mapping):
-                view = np.frombuffer(mapping, dtype=np.uint8)
-                return Window(buf=view[offset - start : offset - start + length], mapping=mapping)
-        aligned, mapping = self._map(offset, length)
-        populate_now(mapping)
+        else:
+            start, mapping = self._map(offset, length)
+            populate_now(mapping)
         view = np.frombuffer(mapping, dtype=np.uint8)
-        return Window(buf=view[offset - aligned :], mapping=mapping)
+        return Window(buf=view[offset - start : offset - start + length], mapping=mapping)
 
     def prepare(self, offset: int, length: int) -> None:
         """Map bytes [offset, offset + length) (clipped to the end) for a later `window`

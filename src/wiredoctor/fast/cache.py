@@ -7,7 +7,8 @@ numba picks a function's cache directory when the function is decorated. The dir
 source file of the package (`native.store.sources_digest`): numba checks only the entry
 function's own file for staleness, and kernels read constants from modules all over the
 package (record formats, table flags, verdict codes), so a change in any of them would
-otherwise be served from a stale cache. The compiled libraries are built from this cache.
+otherwise be served from a stale cache. It serves numba's JIT, which runs the kernels when
+the compiled libraries are not used (`wiredoctor.native` builds those without it).
 
 Always holds: a NUMBA_CACHE_DIR the user set is never overridden; nothing here raises for an
 unwritable home (numba then compiles in memory every run).

@@ -104,9 +104,10 @@ def _directory() -> Path | None:
     if os.environ.get(SWITCH, "1") != "0":
         try:
             target = store.library_dir()
-            built = (target / store.COMPLETE).exists()
-            if not built and not store.failed_marker(target).exists():
+            if store.missing(target):
                 built = store.build_into(target)
+            else:
+                built = (target / store.COMPLETE).exists()
             found = target if built else None
         except OSError:
             found = None
@@ -120,15 +121,15 @@ def pending() -> Path | None:
     for them yet; else None. A run that needs the kernels only briefly may then go without
     them and build them in the background (`native.background`)."""
     with _lock:
-        if "dir" in _state or os.environ.get(SWITCH, "1") == "0" or linker() is None:
+        if "dir" in _state or os.environ.get(SWITCH, "1") == "0":
             return None
         try:
             target = store.library_dir()
-            if (target / store.COMPLETE).exists() or store.failed_marker(target).exists():
+            if not store.missing(target):
                 return None
         except OSError:
             return None
-        return target
+        return target if linker() is not None else None
 
 
 def ensure_built() -> Path | None:

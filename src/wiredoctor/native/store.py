@@ -230,6 +230,12 @@ def record_failure(target: Path, problem: str) -> None:
         failed_marker(target).write_text(problem + "\n")
 
 
+def missing(target: Path) -> bool:
+    """True when the libraries of `target` are not built and no failed build of them is
+    recorded: a build of them may be tried."""
+    return not (target / COMPLETE).exists() and not failed_marker(target).exists()
+
+
 def failed_marker(target: Path) -> Path:
     """The file that records why the libraries of `target` could not be built."""
     return target.parent / f"{target.name}.failed"
