@@ -50,7 +50,10 @@ def analyse(
 
     def load(item: tuple[int, str]) -> CaptureTables:
         index, path = item
-        return load_capture(path, index, progress(path) if progress is not None else None)
+        # The checks are known before reading: a large capture is streamed through them.
+        return load_capture(
+            path, index, progress(path) if progress is not None else None, checks=opts
+        )
 
     items = list(enumerate(paths))
     if len(items) > 1:

@@ -25,6 +25,7 @@ from wiredoctor.capture.open import open_capture
 from wiredoctor.capture.record import Record
 from wiredoctor.capture.source import CaptureSource
 from wiredoctor.capture.walk import KERNEL_BYTES
+from wiredoctor.checks.options import CheckOptions
 from wiredoctor.tables import CaptureTables
 
 SMALL_CAPTURE = KERNEL_BYTES
@@ -84,14 +85,28 @@ def _reference_records(source: CaptureSource) -> Iterable[Record] | None:
     return (record for batch in walked for record in batch.records())
 
 
-def load_capture(path: str, index: int = 0, progress: Progress | None = None) -> CaptureTables:
-    """Read and verify one capture; `index` numbers it among the inputs."""
+def load_capture(
+    path: str,
+    index: int = 0,
+    progress: Progress | None = None,
+    checks: CheckOptions | None = None,
+) -> CaptureTables:
+    """Read and verify one capture; `index` numbers it among the inputs.
+
+    With `checks` (what `check` passes), a capture for the fast path is streamed: the
+    tables returned hold only the rows those checks read (`checks.streamed`; `complete` is
+    False), so memory grows with the capture's TCP segments, not with its frames.
+    """
     source = open_capture(path)
     try:
         # Each speed is imported only when used: the fast path loads numba, which a small
         # capture never needs, and a large one needs the reference decoders only for the
         # rare frames the kernel hands back.
         records = _reference_records(source)
+        if records is None and checks is not None:
+            streamed = _stream_source(source, path, index, progress, checks)
+            if streamed is not None:
+                return streamed
         if records is not None:
             from wiredoctor.decode.verify import verify_records
 
@@ -130,6 +145,82 @@ def load_capture(path: str, index: int = 0, progress: Progress | None = None) ->
         warnings=list(source.warnings),
         read_frame=read_frame,
         close=source.close,
+    )
+    weakref.finalize(tables, source.close)
+    return tables
+
+
+def stream_capture(
+    path: str, checks: CheckOptions, index: int = 0, window_bytes: int | None = None
+) -> CaptureTables | None:
+    """`path` read through the fast path for `check`, whatever its size, keeping only the
+    rows the checks read; None for text, and for a capture whose checks need whole tables
+    (as `load_capture` decides for large captures; the tests hold both to equal findings).
+    `window_bytes` sets how much of the capture each batch maps."""
+    source = open_capture(path)
+    try:
+        if source.format != "text":
+            streamed = _stream_source(source, path, index, None, checks, window_bytes)
+            if streamed is not None:
+                return streamed
+    except BaseException:
+        source.close()
+        raise
+    source.close()
+    return None
+
+
+def _stream_source(
+    source: CaptureSource,
+    path: str,
+    index: int,
+    progress: Progress | None,
+    checks: CheckOptions,
+    window_bytes: int | None = None,
+) -> CaptureTables | None:
+    """The capture read for `check` with only the rows its checks read kept, or None when
+    its checks need whole tables (`streamed.NeedTables`: the caller reads it again)."""
+    from wiredoctor.checks.streamed import NeedTables, StreamedChecks
+    from wiredoctor.fast.verify import verify_batches
+
+    sink = StreamedChecks(checks, source.size)
+    warned = len(source.warnings)
+    batches = source.batches() if window_bytes is None else source.batches(window_bytes)
+    if progress is not None:
+        batches = _reporting(batches, source.size, progress)
+    try:
+        verify_batches(batches, capture_index=index, capture_bytes=source.size, sink=sink.add)
+    except NeedTables:
+        del source.warnings[warned:]  # the walk again says what it says
+        return None
+    if progress is not None:
+        progress(source.size, source.size)
+    frames, checksums, inputs = sink.finish()
+    numbers = frames["frame"]
+    file_off = frames["file_off"]
+    caplen = frames["caplen"]
+
+    def read_frame(frame: int) -> bytes:
+        # Only kept frames can be read back: the checks read no others.
+        row = int(np.searchsorted(numbers, frame))
+        if row >= len(numbers) or int(numbers[row]) != frame or int(file_off[row]) < 0:
+            return b""
+        return source.read_frame(int(file_off[row]), int(caplen[row]))
+
+    tables = CaptureTables(
+        path=path,
+        index=index,
+        format=source.format,
+        linktypes=sorted(sink.linktypes),
+        frames=frames,
+        checksums=checksums,
+        warnings=list(source.warnings),
+        read_frame=read_frame,
+        close=source.close,
+        complete=False,
+        frame_count=inputs.n_frames,
+        checksum_status=sink.status,
+        prepared=inputs,
     )
     weakref.finalize(tables, source.close)
     return tables

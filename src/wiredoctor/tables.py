@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntFlag
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -193,10 +194,35 @@ class CaptureTables:
     """`pcap`, `pcapng` or `text`."""
     linktypes: list[int]
     frames: FrameTable
+    """Every frame's row; only the rows the checks read when `complete` is False."""
     checksums: ChecksumTable
+    """Every checksum row; only the rows the checks read when `complete` is False."""
     warnings: list[str] = field(default_factory=list)
     """Reader warnings, e.g. a file cut short at a byte offset."""
     read_frame: Callable[[int], bytes] | None = None
     """Returns a frame's captured bytes by 1-based number (b"" for text-only records)."""
     close: Callable[[], None] | None = None
     """Releases the capture source behind `read_frame` (also done when the tables go)."""
+    complete: bool = True
+    """False when `check` streamed the capture and kept only the rows its checks read
+    (`checks.streamed`): `n_frames` and `status_counts` still count the whole capture."""
+    frame_count: int = 0
+    """Frames in the capture when the tables are not complete."""
+    checksum_status: npt.NDArray[np.int64] | None = None
+    """Checksums per `checksum.verdict.Status` value when the tables are not complete."""
+    prepared: Any = None
+    """What the checks kept of a streamed capture (`checks.streamed.StreamedInputs`)."""
+
+    @property
+    def n_frames(self) -> int:
+        """Frames in the capture."""
+        return len(self.frames) if self.complete else self.frame_count
+
+    def status_counts(self, statuses: int) -> npt.NDArray[np.int64]:
+        """Checksums per status value 0..statuses-1 of the whole capture."""
+        if self.complete or self.checksum_status is None:
+            counts: npt.NDArray[np.int64] = np.bincount(
+                self.checksums["status"].astype(np.int64), minlength=statuses
+            )
+            return counts
+        return np.pad(self.checksum_status, (0, max(statuses - len(self.checksum_status), 0)))

@@ -87,7 +87,7 @@ def test_packets_json_lines_follow_the_contract() -> None:
 
 
 def test_checksum_counts_name_every_status() -> None:
-    counts = checksum_counts(two_frame_tables().checksums)
+    counts = checksum_counts(two_frame_tables())
     assert counts == {"good": 1, "bad": 1, "unverified": 1, "not-present": 0, "illegal": 0}
 
 

@@ -204,18 +204,29 @@ def _checksum_rows(
     return rows, listed[:m].copy()
 
 
+def partial_frames(checksums: npt.NDArray[np.void], listed: I64, rows: I64, n: int) -> Mask:
+    """Per frame: whether it carries an L4 checksum holding only the pseudo-header sum
+    (`rows`: the frame row of every checksum row)."""
+    sub = checksums[listed]
+    bad = sub["status"] == Status.BAD
+    partial = bad & np.isin(sub["cause"], (Cause.OFFLOAD_PARTIAL, Cause.OFFLOAD_PARTIAL_NOLEN))
+    partial &= np.isin(sub["proto"], (Proto.TCP, Proto.UDP, Proto.UDPLITE, Proto.ICMPV6))
+    out = np.zeros(n, dtype=bool)
+    out[rows[listed[partial]]] = True
+    return out
+
+
 def build_context(tables: CaptureTables, options: CheckOptions) -> CheckContext:
     """Everything the checks share for one capture."""
     frames = tables.frames
     checksums = tables.checksums
     n = len(frames)
+    prepared = tables.prepared
+    if prepared is not None:
+        # A capture `check` streamed: its inputs were kept while it was read.
+        made: CheckContext = prepared.context(tables, options)
+        return made
     rows, listed = _checksum_rows(frames, checksums)
-    sub = checksums[listed]
-    bad = sub["status"] == Status.BAD
-    partial = bad & np.isin(sub["cause"], (Cause.OFFLOAD_PARTIAL, Cause.OFFLOAD_PARTIAL_NOLEN))
-    partial &= np.isin(sub["proto"], (Proto.TCP, Proto.UDP, Proto.UDPLITE, Proto.ICMPV6))
-    partial_frame = np.zeros(n, dtype=bool)
-    partial_frame[rows[listed[partial]]] = True
     direction = np.empty(n, dtype=np.uint8)
     header = np.empty(n, dtype=np.int64)
     lists = np.empty((5, n), dtype=np.int64)
@@ -231,7 +242,7 @@ def build_context(tables: CaptureTables, options: CheckOptions) -> CheckContext:
         direction=direction,
         link_header=header,
         counted=_counted(frames, options.duplicate_window_ns, seen),
-        partial_frame=partial_frame,
+        partial_frame=partial_frames(checksums, listed, rows, n),
         listed=listed,
         icmp_rows=icmp,
         trailer_rows=trailer,

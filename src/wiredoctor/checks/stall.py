@@ -49,7 +49,7 @@ def check_full_size_stall(ctx: CheckContext) -> list[Finding]:
         if len(flows) < ctx.options.flow_limit:
             flows.append(
                 {
-                    **ctx.endpoint(int(view.rows[idx[0]])),
+                    **ctx.endpoint(int(view.flow_row[fl])),
                     "threshold": int(through[fl]),
                     "stalled_len": int(smallest[fl]),
                     "retransmissions": int(resends[fl]),

@@ -36,7 +36,7 @@ def flows_facts(ctx: CheckContext, view: TcpView, sel: Mask) -> list[dict[str, A
     out = []
     for fl in flows[np.argsort(-counts, kind="stable")][: ctx.options.flow_limit].tolist():
         idx = np.flatnonzero(sel & (view.flow == fl))
-        entry = ctx.endpoint(int(view.rows[idx[0]]))
+        entry = ctx.endpoint(int(view.flow_row[fl]))
         entry["frames"] = [int(x) for x in view.frame[idx][:50].tolist()]
         entry["count"] = len(idx)
         out.append(entry)
@@ -87,7 +87,7 @@ def check_syn_ack(ctx: CheckContext) -> list[Finding]:
             continue
         fl = int(view.flow[s])
         base = int(view.seq0[fl])
-        client = ctx.endpoint(int(view.rows[s]))
+        client = ctx.endpoint(int(view.flow_row[fl]))
         pair: dict[str, Any] = {
             "syn_frame": int(view.frame[s]),
             "synack_frame": int(view.frame[a]),
@@ -136,7 +136,7 @@ def _bad_l4(ctx: CheckContext) -> tuple[Mask, I64]:
     return bad, cause
 
 
-def _backoff(ctx: CheckContext, view: TcpView, again: Mask, first: I64) -> dict[str, Any]:
+def _backoff(view: TcpView, again: Mask, first: I64) -> dict[str, Any]:
     """The resend pattern of the most-resent segment: intervals and whether they double."""
     resent = first[again]
     if resent.size == 0:
@@ -146,7 +146,7 @@ def _backoff(ctx: CheckContext, view: TcpView, again: Mask, first: I64) -> dict[
     tied = groups[counts == counts.max()]
     top = int(tied[np.argmin((view.flow[tied] << 32) | view.frame[tied])])
     members = np.flatnonzero(first == top)
-    ts = np.sort(ctx.frames["ts_ns"][view.rows[members]])
+    ts = np.sort(view.ts_ns[members])
     intervals = np.diff(ts) / 1e6
     ratios = intervals[1:] / np.maximum(intervals[:-1], 1e-9)
     exponential = bool(len(intervals) >= 3 and float(np.median(ratios)) >= 1.5)
@@ -191,7 +191,7 @@ def check_retransmissions(ctx: CheckContext) -> list[Finding]:
         },
         "unanswered_fin": unanswered_fin,
         "unanswered_syn": unanswered_syn,
-        **_backoff(ctx, view, again, first),
+        **_backoff(view, again, first),
     }
     message = (
         f"{facts['count']} TCP segments were retransmitted ({facts['data']} data, "

@@ -61,6 +61,11 @@ class TcpView:
     """Per flow: the highest acknowledgement its peer ever sent, in this flow's space."""
     seq0: I64
     """Per flow: the wire sequence number relative numbers count from."""
+    ts_ns: I64
+    """Timestamp of each row."""
+    flow_row: I64
+    """Per flow: the frame-table row of its first segment (whose addresses and ports name
+    the flow)."""
 
 
 def tcp_view(ctx: CheckContext) -> TcpView:
@@ -86,15 +91,15 @@ def _build(ctx: CheckContext) -> TcpView:
     n_rows, n_flows = tcp_flows(
         frames, ctx.counted, rows_cap, flow_cap, keys_seen, rkeys_seen, seq0_seen
     )
-    # Dense flow ids in key order (what orders flows with equal counts in the facts).
-    order = np.argsort(keys_seen[:n_flows], kind="stable")
-    rank = np.empty(n_flows, dtype=np.int64)
-    rank[order] = np.arange(n_flows, dtype=np.int64)
-    uniq = keys_seen[:n_flows][order]
-    rkey_flow = rkeys_seen[:n_flows][order]
-    pos = np.clip(np.searchsorted(uniq, rkey_flow), 0, max(n_flows - 1, 0))
-    reverse = np.where(uniq[pos] == rkey_flow, pos, -1).astype(np.int64) if n_flows else order
-    seq0 = seq0_seen[:n_flows][order]
+    rank, reverse, seq0 = order_flows(keys_seen, rkeys_seen, seq0_seen, n_flows)
+    # First-seen ids appear in increasing order: a row that raises the running maximum
+    # opens its flow.
+    flow_seen = flow_cap[:n_rows]
+    opens = np.ones(n_rows, dtype=bool)
+    if n_rows:
+        opens[1:] = flow_seen[1:] > np.maximum.accumulate(flow_seen)[:-1]
+    flow_row = np.empty(n_flows, dtype=np.int64)
+    flow_row[rank] = rows_cap[:n_rows][opens]
 
     # Pass two: every per-row array, in capture order.
     wide = np.empty((4, n_rows), dtype=np.int64)
@@ -133,7 +138,26 @@ def _build(ctx: CheckContext) -> TcpView:
         repeats_ack=repeats,
         peer_ack=peer_ack,
         seq0=seq0,
+        ts_ns=frames["ts_ns"][rows_cap[:n_rows]].astype(np.int64),
+        flow_row=flow_row,
     )
+
+
+def order_flows(
+    keys: npt.NDArray[np.uint64], rkeys: npt.NDArray[np.uint64], seq0: I64, n_flows: int
+) -> tuple[I64, I64, I64]:
+    """From flows numbered as first seen (their key, reverse key and first sequence number):
+    (dense id of each in key order, per dense id the dense id of the opposite direction or
+    -1, per dense id its first sequence number). Key order is what orders flows with equal
+    counts in the facts."""
+    order = np.argsort(keys[:n_flows], kind="stable")
+    rank = np.empty(n_flows, dtype=np.int64)
+    rank[order] = np.arange(n_flows, dtype=np.int64)
+    uniq = keys[:n_flows][order]
+    rkey_flow = rkeys[:n_flows][order]
+    pos = np.clip(np.searchsorted(uniq, rkey_flow), 0, max(n_flows - 1, 0))
+    reverse = np.where(uniq[pos] == rkey_flow, pos, -1).astype(np.int64) if n_flows else order
+    return rank, reverse, seq0[:n_flows][order]
 
 
 def first_in_group(*keys: I64) -> tuple[I64, I64]:

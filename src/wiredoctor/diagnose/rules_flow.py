@@ -61,7 +61,7 @@ def _syn_ack(inputs: Inputs) -> list[Diagnosis]:
 def _has_checksums(inputs: Inputs, capture: str) -> bool:
     """False only for a known capture with frames but no checksum verdicts (a packet list)."""
     known = [t for t in inputs.captures if t.path == capture]
-    return not known or any(len(t.checksums) or not len(t.frames) for t in known)
+    return not known or any(t.status_counts(1).sum() or not t.n_frames for t in known)
 
 
 def _retrans(inputs: Inputs) -> list[Diagnosis]:

@@ -12,6 +12,8 @@ Always holds: `finish()` returns exactly the rows extended, in order; a view han
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -20,10 +22,10 @@ SLACK = 1.08
 
 
 class Growing:
-    """A table of one dtype grown by `extend`/`append`, read once at `finish`."""
+    """A table (or column) of one dtype grown by `extend`/`append`, read once at `finish`."""
 
-    def __init__(self, dtype: np.dtype[np.void]) -> None:
-        self.array: npt.NDArray[np.void] = np.empty(0, dtype=dtype)
+    def __init__(self, dtype: np.dtype[Any]) -> None:
+        self.array: npt.NDArray[Any] = np.empty(0, dtype=dtype)
         self.size = 0
 
     @property
@@ -39,7 +41,7 @@ class Growing:
                 grown[: self.size].view(np.uint8)[:] = self.array[: self.size].view(np.uint8)
             self.array = grown
 
-    def extend(self, count: int) -> npt.NDArray[np.void]:
+    def extend(self, count: int) -> npt.NDArray[Any]:
         """Room for `count` more rows; returns them (a view valid until the next call)."""
         need = self.size + count
         if need > self.array.shape[0]:
@@ -48,13 +50,13 @@ class Growing:
         self.size = need
         return view
 
-    def append(self, rows: npt.NDArray[np.void]) -> None:
+    def append(self, rows: npt.NDArray[Any]) -> None:
         """Copy `rows` after the rows already held (as bytes: numpy copies packed records
         field by field otherwise)."""
         target = self.extend(rows.shape[0])
         target.view(np.uint8)[:] = np.ascontiguousarray(rows).view(np.uint8)
 
-    def finish(self) -> npt.NDArray[np.void]:
+    def finish(self) -> npt.NDArray[Any]:
         """The rows held: a view of the reservation when it was close, else a trimmed copy
         (so a reservation far above the truth does not stay mapped)."""
         if self.size * 2 >= self.array.shape[0]:

@@ -221,8 +221,33 @@ def _start_batch(
     return _Started(batch=batch, frames=frames, fallback=fallback, pieces=pieces)
 
 
+class Sink(Protocol):
+    """Takes a finished batch's rows instead of the capture's tables (`verify_batches`)."""
+
+    def __call__(self, frames: FrameTable, checksums: ChecksumTable, bytes_read: int) -> None:
+        """`frames`: the batch's frame rows (valid during the call only); `checksums`: its
+        checksum rows; `bytes_read`: bytes of the capture up to its last frame."""
+
+
+class _TwoBuffers:
+    """Frame rows for the batch being verified and the one being finished, reused in turn."""
+
+    def __init__(self) -> None:
+        self.buffers = [np.empty(0, dtype=FRAME_DTYPE), np.empty(0, dtype=FRAME_DTYPE)]
+        self.turn = 0
+
+    def take(self, n: int) -> FrameTable:
+        self.turn ^= 1
+        if self.buffers[self.turn].shape[0] < n:
+            self.buffers[self.turn] = np.empty(n, dtype=FRAME_DTYPE)
+        return self.buffers[self.turn][:n]
+
+
 def verify_batches(
-    batches: Iterable[Batch], capture_index: int = 0, capture_bytes: int = 0
+    batches: Iterable[Batch],
+    capture_index: int = 0,
+    capture_bytes: int = 0,
+    sink: Sink | None = None,
 ) -> tuple[FrameTable, ChecksumTable]:
     """Verify every frame of `batches` (one capture, in order) with the compiled kernels.
 
@@ -235,6 +260,11 @@ def verify_batches(
     walk) and then finishes the one before (frames handed back to the reference path, in
     frame order; its rows numbered in the capture's tables), so reading and verifying
     overlap.
+
+    With `sink`, each finished batch's rows go to it instead of into tables (the batch's
+    frame rows are then written into one of two buffers reused batch after batch, so a
+    capture of any size needs the memory of two batches), and both tables returned are
+    empty.
     """
     reference = ReferencePath(capture_index)
     frames = Growing(FRAME_DTYPE)
@@ -243,8 +273,11 @@ def verify_batches(
     workers = _threads()
     pool: ThreadPoolExecutor | None = None
     running: list[_Started] = []  # at most one batch in flight
+    buffers = _TwoBuffers() if sink is not None else None
+    streamed_rows = 0  # checksum rows given to the sink so far
 
     def finish(started: _Started) -> None:
+        nonlocal streamed_rows
         rows = started.wait()
         redo = np.flatnonzero(started.fallback)
         if redo.shape[0]:
@@ -252,10 +285,15 @@ def verify_batches(
             # batch's rows first.
             _number_rows(started.frames, rows, capture_index)
             _, rows = reference.replace(started.batch, started.frames, rows, redo, started.fallback)
-        if capture_bytes > 0 and cks.size == 0:
+        if capture_bytes > 0 and cks.size == 0 and sink is None:
             # The checksum rows per byte of the first batch size the whole table once.
             read = _bytes_read(started.batch)
             cks.reserve(estimate_rows(int(rows.shape[0]), read, capture_bytes))
+        if sink is not None:
+            _number_rows(started.frames, rows, capture_index, streamed_rows)
+            streamed_rows += int(rows.shape[0])
+            sink(started.frames, rows, _bytes_read(started.batch))
+            return
         _number_rows(started.frames, rows, capture_index, cks.size)
         cks.append(rows)
 
@@ -264,15 +302,19 @@ def verify_batches(
             n = len(batch)
             if n == 0:
                 continue
-            if not reserved:
-                reserved = True
-                frames.reserve(estimate_rows(n, _bytes_read(batch), capture_bytes))
-            if running and frames.size + n > frames.capacity:
-                # Growing moves the rows: nothing may be writing into them then.
-                finish(running.pop())
+            if buffers is not None:
+                target = buffers.take(n)
+            else:
+                if not reserved:
+                    reserved = True
+                    frames.reserve(estimate_rows(n, _bytes_read(batch), capture_bytes))
+                if running and frames.size + n > frames.capacity:
+                    # Growing moves the rows: nothing may be writing into them then.
+                    finish(running.pop())
+                target = frames.extend(n)
             if pool is None and workers > 1 and n >= PARALLEL_MIN_FRAMES:
                 pool = ThreadPoolExecutor(max_workers=workers)
-            started = _start_batch(batch, capture_index, pool, workers, frames.extend(n))
+            started = _start_batch(batch, capture_index, pool, workers, target)
             if running:
                 finish(running.pop())
             running.append(started)

@@ -118,6 +118,9 @@ BUILD_SECONDS = {
     "frame_pass": 0.35,
     "checksum_pass": 0.35,
     "tcp_flows_pass": 0.3,
+    "tcp_stream_pass": 0.45,
+    "tcp_stream_finish": 0.15,
+    "tcp_stream_slots": 0.1,
     "key_hashes": 0.17,
     "number_rows": 0.14,
 }

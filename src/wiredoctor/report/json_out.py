@@ -14,7 +14,7 @@ import numpy as np
 from wiredoctor import __version__
 from wiredoctor.capture.record import linktype_name
 from wiredoctor.checksum.verdict import CAUSE_NAMES, PROTO_NAMES, STATUS_NAMES, Status
-from wiredoctor.tables import CaptureTables, ChecksumTable
+from wiredoctor.tables import CaptureTables
 
 if TYPE_CHECKING:
     from wiredoctor.analysis import Analysis
@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 SCHEMA = 1
 
 
-def checksum_counts(checksums: ChecksumTable) -> dict[str, int]:
-    """Occurrences per status name, every status present (zeros included)."""
-    counts = np.bincount(checksums["status"].astype(np.int64), minlength=len(Status))
+def checksum_counts(tables: CaptureTables) -> dict[str, int]:
+    """Occurrences per status name in one capture, every status present (zeros included)."""
+    counts = tables.status_counts(len(Status))
     return {STATUS_NAMES[s]: int(counts[s]) for s in Status}
 
 
@@ -34,7 +34,7 @@ def capture_json(tables: CaptureTables) -> dict[str, Any]:
         "path": tables.path,
         "format": tables.format,
         "linktypes": [linktype_name(lt) for lt in tables.linktypes],
-        "frames": len(tables.frames),
+        "frames": tables.n_frames,
     }
     if tables.warnings:
         out["warnings"] = list(tables.warnings)
@@ -46,8 +46,8 @@ def check_document(analysis: Analysis) -> dict[str, Any]:
     totals = dict.fromkeys(STATUS_NAMES.values(), 0)
     frames = 0
     for tables in analysis.captures:
-        frames += len(tables.frames)
-        for name, n in checksum_counts(tables.checksums).items():
+        frames += tables.n_frames
+        for name, n in checksum_counts(tables).items():
             totals[name] += n
     doc: dict[str, Any] = {
         "schema": SCHEMA,

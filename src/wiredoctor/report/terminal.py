@@ -53,12 +53,12 @@ def render_check(analysis: Analysis, console: Console) -> None:
     """Print the whole human report."""
     console.print(verdict_line(analysis))
     for tables in analysis.captures:
-        counts = checksum_counts(tables.checksums)
+        counts = checksum_counts(tables)
         parts = [f"{n} {name}" for name, n in counts.items() if n]
         summary = ", ".join(parts) if parts else "none"
         _para(
             console,
-            f"{tables.path}: {tables.format}, {len(tables.frames)} frames; checksums: {summary}",
+            f"{tables.path}: {tables.format}, {tables.n_frames} frames; checksums: {summary}",
             2,
         )
         for warning in tables.warnings:

@@ -1,0 +1,137 @@
+"""The TCP flow view built batch by batch while a capture is read, compiled with numba.
+
+`flowscan` builds the view from a whole frame table in two passes; these kernels build the
+same view from one batch of frame rows at a time (rows just written by the verifier, still
+in cache), keeping per-flow state between batches, so `check` never needs the whole frame
+table. Flows get first-seen ids here; `streamed.StreamedView.finish` renumbers them in key
+order and turns the raw acknowledgement numbers into the peer's relative ones, which needs
+every flow's first sequence number and so waits for the last batch. Always holds: the
+kernels allocate nothing (the caller passes every output, with room for one row per frame
+of the batch); rows stay in capture order; only `passes` imports this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from wiredoctor.checks.flowscan import _step, _wrap32
+from wiredoctor.checks.plainscan import NONE
+
+_SEED = np.uint64(0x9E3779B97F4A7C15)
+_FIN, _SYN, _ACK = 1, 2, 16
+_SYN_FIN_RST = 1 | 2 | 4
+
+
+@numba.njit(cache=True, nogil=True)
+def tcp_stream_pass(
+    frames: Any, counted: Any, first_row: int, slots: Any, keys: Any, rkeys: Any, seq0: Any,
+    flow_row: Any, state: Any, n_flows: int, rows: Any, flow: Any, seq: Any, ack: Any,
+    prev_max_end: Any, ts_ns: Any, frame: Any, flags: Any, seg_len: Any, payload: Any,
+    win: Any, ip_len: Any, frame_flags: Any, repeats: Any,
+) -> tuple[int, int, int]:  # fmt: skip
+    """Append the counted TCP rows of one batch to the view's per-row outputs (sliced by the
+    caller at the rows already held), flows numbered as first seen across batches.
+
+    Per flow (`n_flows` held so far): its key, reverse key, first sequence number, the
+    capture row of its first segment, and `state` rows highest end so far, last raw ack,
+    last window (NONE before the first segment). `slots` (a power of two, -1 filled) is
+    the open-addressing table over `keys`. `ack` gets the raw acknowledgement number
+    (NONE without ACK). Returns (frames done, rows written, flows held): it stops before a
+    frame that would open a flow beyond the per-flow arrays or fill `slots` over half; the
+    caller grows them and calls again from there.
+    """
+    mask = np.uint64(len(slots) - 1)
+    room = min(len(keys), len(slots) // 2)
+    j = 0
+    for i in range(len(frames)):
+        r = frames[i]
+        if r.ip_proto != 6 or r.sport < 0 or not counted[i]:
+            continue
+        a = _step(_step(_step(_SEED, np.uint64(r.src_hi)), np.uint64(r.src_lo)), np.uint64(r.sport))
+        b = _step(_step(_step(_SEED, np.uint64(r.dst_hi)), np.uint64(r.dst_lo)), np.uint64(r.dport))
+        key = _step(_step(_SEED, a), b)
+        s = key & mask
+        while True:
+            fl = slots[s]
+            if fl < 0:
+                if n_flows + 1 > room:
+                    return i, j, n_flows
+                fl = n_flows
+                n_flows += 1
+                slots[s] = fl
+                keys[fl] = key
+                rkeys[fl] = _step(_step(_SEED, b), a)
+                seq0[fl] = r.tcp_seq
+                flow_row[fl] = first_row + i
+                state[0, fl] = NONE
+                state[1, fl] = NONE
+                state[2, fl] = NONE
+                break
+            if keys[fl] == key:
+                break
+            s = (s + np.uint64(1)) & mask
+        bits = np.int64(r.tcp_flags)
+        data: Any = max(np.int64(r.l4_payload_len), 0)
+        length = data + (1 if bits & _SYN else 0) + (1 if bits & _FIN else 0)
+        rel = _wrap32(np.int64(r.tcp_seq) - seq0[fl])
+        window = np.int64(r.tcp_win)
+        ack_raw: Any = NONE
+        if bits & _ACK:
+            ack_raw = np.int64(r.tcp_ack)
+        rows[j] = first_row + i
+        flow[j] = fl
+        seq[j] = rel
+        ack[j] = ack_raw
+        prev_max_end[j] = state[0, fl]
+        end = rel + length
+        if end > state[0, fl]:
+            state[0, fl] = end
+        ts_ns[j] = r.ts_ns
+        frame[j] = r.frame
+        flags[j] = bits
+        seg_len[j] = length
+        payload[j] = data
+        win[j] = window
+        ip_len[j] = r.ip_len
+        frame_flags[j] = r.flags
+        # Wireshark's tcp.analysis.duplicate_ack, as flowscan.tcp_fill_pass.
+        pure = data == 0 and bits & _ACK and not bits & _SYN_FIN_RST
+        repeats[j] = pure and ack_raw == state[1, fl] and window == state[2, fl]
+        state[1, fl] = ack_raw
+        state[2, fl] = window
+        j += 1
+    return len(frames), j, n_flows
+
+
+@numba.njit(cache=True, nogil=True)
+def tcp_stream_slots(slots: Any, keys: Any, n_flows: int) -> None:
+    """Fill a fresh `slots` table (a power of two, -1 filled) with the first `n_flows` keys."""
+    mask = np.uint64(len(slots) - 1)
+    for fl in range(n_flows):
+        s = keys[fl] & mask
+        while slots[s] >= 0:
+            s = (s + np.uint64(1)) & mask
+        slots[s] = fl
+
+
+@numba.njit(cache=True, nogil=True)
+def tcp_stream_finish(
+    flow: Any, ack: Any, rank: Any, seq0: Any, reverse: Any, max_ack: Any
+) -> None:
+    """In place: first-seen flow ids to dense ids (`rank`), raw acks to acks relative to the
+    peer flow's first sequence number (NONE without a captured peer); `max_ack` (NONE
+    filled) gets each dense flow's highest relative ack. `seq0` and `reverse` are per dense
+    flow."""
+    for j in range(len(flow)):
+        fl = rank[flow[j]]
+        flow[j] = fl
+        value = ack[j]
+        if value != NONE:
+            peer = reverse[fl]
+            value = _wrap32(value - seq0[peer]) if peer >= 0 else NONE
+            ack[j] = value
+            if value > max_ack[fl]:
+                max_ack[fl] = value

@@ -1,0 +1,299 @@
+"""What `check` keeps of a capture read batch by batch: the rows the checks read, not the
+tables.
+
+The fast verifier hands each batch's frame and checksum rows to `StreamedChecks.add` while
+they are still in cache, then writes the next batch over them. From each batch this keeps:
+the per-frame direction, link-header size and "counted" flag; the row lists of the frame
+pass; the checksum rows the checks read (bad, unverified, illegal, or with a note they read)
+and the count of every status; the frame rows those lists and rows point at, and the first
+frame of every TCP flow; and the TCP flow view, built by `flowstream` with its per-flow
+state carried from batch to batch. `StreamedInputs.context` then makes the same
+`CheckContext` that `build_context` makes from whole tables (the differential tests hold
+the two to the same findings).
+
+Always holds: batches arrive in capture order with frames numbered 1.. without gaps
+(otherwise `NeedTables`); Linux cooked captures (`-i any`), whose duplicate sightings are
+found by comparing frames across the whole capture, raise `NeedTables` too, and the caller
+reads such a capture into tables instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from wiredoctor.checks.context import _LINK_TABLE, _NOTES_READ, CheckContext, partial_frames
+from wiredoctor.checks.options import CheckOptions
+from wiredoctor.checks.passes import (
+    checksum_pass,
+    frame_pass,
+    tcp_stream,
+    tcp_stream_finish,
+    tcp_stream_slots,
+)
+from wiredoctor.checks.plainscan import NONE
+from wiredoctor.checks.sparse import SparseFrames
+from wiredoctor.checks.tcpflows import TcpView, order_flows
+from wiredoctor.checksum.verdict import Status
+from wiredoctor.fast.growing import Growing, estimate_rows
+from wiredoctor.tables import (
+    CHECKSUM_DTYPE,
+    FRAME_DTYPE,
+    CaptureTables,
+    ChecksumTable,
+    FrameFlag,
+    FrameTable,
+)
+
+I64 = npt.NDArray[np.int64]
+
+FIRST_FLOWS = 1 << 14
+"""Flows the per-flow arrays hold at first (doubled when full)."""
+
+
+class NeedTables(Exception):
+    """This capture's checks need whole tables (see the module docstring)."""
+
+
+_ROW_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("rows", np.int64),
+    ("flow", np.int64),
+    ("seq", np.int64),
+    ("ack", np.int64),
+    ("prev_max_end", np.int64),
+    ("ts_ns", np.int64),
+    ("frame", np.uint32),
+    ("flags", np.uint16),
+    ("seg_len", np.int32),
+    ("payload", np.int32),
+    ("win", np.uint16),
+    ("ip_len", np.uint32),
+    ("frame_flags", np.uint32),
+    ("repeats", np.bool_),
+)
+
+
+class StreamedView:
+    """The TCP flow view, grown batch by batch (`flowstream.tcp_stream_pass`)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.cols: dict[str, npt.NDArray[Any]] = {
+            name: np.empty(0, dtype=dtype) for name, dtype in _ROW_COLUMNS
+        }
+        self.n_flows = 0
+        self.slots = np.full(FIRST_FLOWS * 4, -1, dtype=np.int64)
+        self.keys = np.empty(FIRST_FLOWS, dtype=np.uint64)
+        self.rkeys = np.empty(FIRST_FLOWS, dtype=np.uint64)
+        self.seq0 = np.empty(FIRST_FLOWS, dtype=np.int64)
+        self.flow_row = np.empty(FIRST_FLOWS, dtype=np.int64)
+        self.state = np.empty((3, FIRST_FLOWS), dtype=np.int64)
+
+    def reserve(self, rows: int) -> None:
+        """Room for `rows` rows in all (rows never written cost no memory)."""
+        if rows <= self.cols["rows"].shape[0]:
+            return
+        for name, old in self.cols.items():
+            grown = np.empty(rows, dtype=old.dtype)
+            grown[: self.size] = old[: self.size]
+            self.cols[name] = grown
+
+    def _more_flows(self) -> None:
+        """Double the per-flow arrays, and the slot table with them."""
+        size = 2 * self.keys.shape[0]
+        for name in ("keys", "rkeys", "seq0", "flow_row"):
+            old = getattr(self, name)
+            grown = np.empty(size, dtype=old.dtype)
+            grown[: self.n_flows] = old[: self.n_flows]
+            setattr(self, name, grown)
+        state = np.empty((3, size), dtype=np.int64)
+        state[:, : self.n_flows] = self.state[:, : self.n_flows]
+        self.state = state
+        self.slots = np.full(size * 4, -1, dtype=np.int64)
+        tcp_stream_slots(self.slots, self.keys, self.n_flows)
+
+    def add(self, frames: FrameTable, counted: npt.NDArray[np.bool_], first_row: int) -> I64:
+        """Append one batch's counted TCP rows; returns the rows of the flows it opened."""
+        need = self.size + len(frames)
+        if need > self.cols["rows"].shape[0]:
+            self.reserve(max(need, self.cols["rows"].shape[0] * 3 // 2))
+        flows_before = self.n_flows
+        start = 0
+        while True:
+            outputs = [col[self.size : need] for col in self.cols.values()]
+            done, written, self.n_flows = tcp_stream(
+                frames[start:], counted[start:], first_row + start,
+                self.slots, self.keys, self.rkeys, self.seq0, self.flow_row, self.state,
+                self.n_flows, *outputs,
+            )  # fmt: skip
+            self.size += written
+            start += done
+            if start >= len(frames):
+                break
+            self._more_flows()
+        opened: I64 = self.flow_row[flows_before : self.n_flows].copy()
+        return opened
+
+    def finish(self) -> TcpView:
+        """The view, flows numbered in key order (as `tcpflows.tcp_view` numbers them)."""
+        n_flows, size = self.n_flows, self.size
+        rank, reverse, seq0 = order_flows(self.keys, self.rkeys, self.seq0, n_flows)
+        c = {name: col[:size] for name, col in self.cols.items()}
+        max_ack = np.full(n_flows, NONE, dtype=np.int64)
+        tcp_stream_finish(c["flow"], c["ack"], rank, seq0, reverse, max_ack)
+        peer_ack = np.where(reverse >= 0, max_ack[np.maximum(reverse, 0)], NONE).astype(np.int64)
+        flow_row = np.empty(n_flows, dtype=np.int64)
+        flow_row[rank] = self.flow_row[:n_flows]
+        return TcpView(
+            rows=c["rows"],
+            flow=c["flow"],
+            n_flows=n_flows,
+            reverse=reverse,
+            frame=c["frame"],
+            flags=c["flags"],
+            seq=c["seq"],
+            seg_len=c["seg_len"],
+            payload=c["payload"],
+            ack=c["ack"],
+            win=c["win"],
+            ip_len=c["ip_len"],
+            frame_flags=c["frame_flags"],
+            prev_max_end=c["prev_max_end"],
+            repeats_ack=c["repeats"],
+            peer_ack=peer_ack,
+            seq0=seq0,
+            ts_ns=c["ts_ns"],
+            flow_row=flow_row,
+        )
+
+
+@dataclass(slots=True, kw_only=True)
+class StreamedInputs:
+    """Everything `check` kept of one capture (see the module docstring)."""
+
+    options: CheckOptions
+    """The options the frame pass ran with (the MTU)."""
+    n_frames: int
+    frame_rows: I64
+    """Full-table row of each kept frame (the capture's `frames`)."""
+    cksum_frame_row: I64
+    """Full-table frame row of each kept checksum row (the capture's `checksums`)."""
+    direction: npt.NDArray[np.uint8]
+    link_header: I64
+    counted: npt.NDArray[np.bool_]
+    lists: list[I64]
+    """ICMP, trailer, non-zero padding, snaplen-cut and over-MTU rows."""
+    view: TcpView
+
+    def context(self, tables: CaptureTables, options: CheckOptions) -> CheckContext:
+        """The checks' context over the kept rows."""
+        if options != self.options:
+            raise ValueError("a streamed capture is checked with the options it was read with")
+        checksums = tables.checksums
+        listed = np.arange(len(checksums), dtype=np.int64)
+        icmp, trailer, pad, cut, over = self.lists
+        ctx = CheckContext(
+            tables=tables,
+            options=options,
+            frames=SparseFrames(tables.frames, self.frame_rows, self.n_frames),  # type: ignore[arg-type]
+            checksums=checksums,
+            cksum_frame_row=self.cksum_frame_row,
+            direction=self.direction,
+            link_header=self.link_header,
+            counted=self.counted,
+            partial_frame=partial_frames(checksums, listed, self.cksum_frame_row, self.n_frames),
+            listed=listed,
+            icmp_rows=icmp,
+            trailer_rows=trailer,
+            nonzero_pad_rows=pad,
+            cut_rows=cut,
+            over_rows=over,
+        )
+        ctx.cache["tcp"] = self.view
+        return ctx
+
+
+class StreamedChecks:
+    """The batch sink of `fast.verify.stream_batches` for `check` (see the module docstring)."""
+
+    def __init__(self, options: CheckOptions, capture_bytes: int = 0) -> None:
+        self.options = options
+        self.capture_bytes = capture_bytes
+        self.n_frames = 0
+        self.direction = Growing(np.dtype(np.uint8))
+        self.link_header = Growing(np.dtype(np.int64))
+        self.counted = Growing(np.dtype(np.bool_))
+        self.lists = [Growing(np.dtype(np.int64)) for _ in range(5)]
+        self.kept = Growing(FRAME_DTYPE)
+        self.kept_rows = Growing(np.dtype(np.int64))
+        self.checksums = Growing(CHECKSUM_DTYPE)
+        self.cksum_frame_row = Growing(np.dtype(np.int64))
+        self.status = np.zeros(max(Status) + 1, dtype=np.int64)
+        self.linktypes: set[int] = set()
+        self.view = StreamedView()
+
+    def _reserve(self, frames: FrameTable, tcp_rows: int, read: int) -> None:
+        """Size the per-frame arrays and the view once, from the first batch."""
+        total = estimate_rows(len(frames), read, self.capture_bytes)
+        for column in (self.direction, self.link_header, self.counted):
+            column.reserve(total)
+        self.view.reserve(estimate_rows(max(tcp_rows, 1), read, self.capture_bytes))
+
+    def add(self, frames: FrameTable, checksums: ChecksumTable, bytes_read: int = 0) -> None:
+        """Take one batch's rows (its frames numbered on from the batches before)."""
+        n, first_row = len(frames), self.n_frames
+        if n == 0:
+            return
+        if int(frames["frame"][0]) != first_row + 1 or int(frames["frame"][-1]) != first_row + n:
+            raise NeedTables("frames are not numbered 1.. without gaps")
+        direction = self.direction.extend(n)
+        header = self.link_header.extend(n)
+        lists = np.empty((5, n), dtype=np.int64)
+        counts = np.empty(5, dtype=np.int64)
+        seen = frame_pass(
+            frames, _LINK_TABLE, self.options.mtu, direction, header, lists, counts, compiled=True
+        )
+        if seen & 2:
+            raise NeedTables("a Linux cooked capture")
+        counted = self.counted.extend(n)
+        if seen & 1:
+            counted[:] = (frames["flags"] & FrameFlag.DUPLICATE_SLL) == 0
+        else:
+            counted[:] = True
+        row_of = np.empty(len(checksums), dtype=np.int64)
+        listed = np.empty(len(checksums), dtype=np.int64)
+        m = checksum_pass(checksums, first_row + n, _NOTES_READ, row_of, listed, compiled=True)
+        picked = listed[:m]
+        self.checksums.append(checksums[picked])
+        self.cksum_frame_row.append(row_of[picked])
+        self.status += np.bincount(checksums["status"], minlength=len(self.status))
+        tcp_before = self.view.size
+        opened = self.view.add(frames, counted, first_row)
+        if first_row == 0 and self.capture_bytes > 0 and bytes_read > 0:
+            self._reserve(frames, self.view.size - tcp_before, bytes_read)
+        found = [lists[k, : counts[k]] + first_row for k in range(5)]
+        for column, rows in zip(self.lists, found, strict=True):
+            column.append(rows)
+        keep = np.unique(np.concatenate([*found, row_of[picked], opened]))
+        self.kept.append(frames[keep - first_row])
+        self.kept_rows.append(keep)
+        self.linktypes.update(int(x) for x in np.unique(frames["linktype"]))
+        self.n_frames += n
+
+    def finish(self) -> tuple[FrameTable, ChecksumTable, StreamedInputs]:
+        """(kept frame rows, kept checksum rows, the rest of what the checks need)."""
+        inputs = StreamedInputs(
+            options=self.options,
+            n_frames=self.n_frames,
+            frame_rows=self.kept_rows.finish(),
+            cksum_frame_row=self.cksum_frame_row.finish(),
+            direction=self.direction.finish(),
+            link_header=self.link_header.finish(),
+            counted=self.counted.finish(),
+            lists=[column.finish() for column in self.lists],
+            view=self.view.finish(),
+        )
+        return self.kept.finish(), self.checksums.finish(), inputs
