@@ -44,6 +44,11 @@ FIRST_RUN_BYTES = 64 << 20
 _COUNT_WINDOW = 4 << 20
 """Window of the frame count that makes that choice (it stops past FIRST_RUN_FRAMES)."""
 
+STREAM_WINDOW = 16 << 20
+"""Bytes of the capture each batch maps when `check` streams it: up to three windows are
+mapped at a time (the batch being verified, the one being finished, the next one read
+ahead), so this bounds that part of the memory; smaller windows made the run slower."""
+
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes in all) as a capture is read."""
 
@@ -185,7 +190,7 @@ def _stream_source(
 
     sink = StreamedChecks(checks, source.size)
     warned = len(source.warnings)
-    batches = source.batches() if window_bytes is None else source.batches(window_bytes)
+    batches = source.batches(STREAM_WINDOW if window_bytes is None else window_bytes)
     if progress is not None:
         batches = _reporting(batches, source.size, progress)
     try:

@@ -12,7 +12,7 @@ import numpy as np
 
 from wiredoctor.capture.batch import RecordBatch
 from wiredoctor.decode.verify import verify_records
-from wiredoctor.fast.verify import _start_batch, verify_batches
+from wiredoctor.fast.verify import _Slot, _start_batch, verify_batches
 from wiredoctor.tables import FRAME_DTYPE, ChecksumTable, FrameTable
 
 
@@ -56,5 +56,5 @@ def kernel_only(batch: RecordBatch) -> tuple[FrameTable, ChecksumTable, np.ndarr
     """The kernel's own tables for one batch and its `REDO_*` mark per frame, before the
     reference path finishes anything (one chunk, on this thread)."""
     frames = np.empty(len(batch), dtype=FRAME_DTYPE)
-    started = _start_batch(batch, 0, None, 1, frames)
+    started = _start_batch(batch, 0, None, 1, frames, _Slot())
     return frames, started.wait(), started.fallback

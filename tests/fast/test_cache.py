@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numba.core.config
@@ -43,9 +44,15 @@ def test_older_stamps_are_pruned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.setattr(numba.core.config, "CACHE_DIR", numba.core.config.CACHE_DIR)
     monkeypatch.setattr(cache, "_writable", lambda directory: False)
     stale = tmp_path / "wiredoctor" / "numba" / ("0" * 16)
+    recent = tmp_path / "wiredoctor" / "numba" / ("1" * 16)
     stale.mkdir(parents=True)
+    recent.mkdir()
+    long_ago = time.time() - cache.PRUNE_AFTER_S - 60
+    os.utime(stale, (long_ago, long_ago))
     cache.configure()
     assert not stale.exists()
+    # Used within the hour: a process of those sources may still be running.
+    assert recent.is_dir()
 
 
 def test_a_cache_dir_the_user_chose_is_kept(

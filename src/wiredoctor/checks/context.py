@@ -144,6 +144,12 @@ class CheckContext:
         }
 
 
+def _mask(n: int, rows: I64) -> Mask:
+    out = np.zeros(n, dtype=bool)
+    out[rows] = True
+    return out
+
+
 def _link_table() -> I64:
     table = np.zeros(1 << 16, dtype=np.int64)
     for lt, size in LINK_HEADER.items():
@@ -204,16 +210,15 @@ def _checksum_rows(
     return rows, listed[:m].copy()
 
 
-def partial_frames(checksums: npt.NDArray[np.void], listed: I64, rows: I64, n: int) -> Mask:
-    """Per frame: whether it carries an L4 checksum holding only the pseudo-header sum
-    (`rows`: the frame row of every checksum row)."""
+def partial_rows(checksums: npt.NDArray[np.void], listed: I64, rows: I64) -> I64:
+    """Frame rows (distinct, ascending) carrying an L4 checksum that holds only the
+    pseudo-header sum (`rows`: the frame row of every checksum row)."""
     sub = checksums[listed]
     bad = sub["status"] == Status.BAD
     partial = bad & np.isin(sub["cause"], (Cause.OFFLOAD_PARTIAL, Cause.OFFLOAD_PARTIAL_NOLEN))
     partial &= np.isin(sub["proto"], (Proto.TCP, Proto.UDP, Proto.UDPLITE, Proto.ICMPV6))
-    out = np.zeros(n, dtype=bool)
-    out[rows[listed[partial]]] = True
-    return out
+    found: I64 = np.unique(rows[listed[partial]])
+    return found
 
 
 def build_context(tables: CaptureTables, options: CheckOptions) -> CheckContext:
@@ -242,7 +247,7 @@ def build_context(tables: CaptureTables, options: CheckOptions) -> CheckContext:
         direction=direction,
         link_header=header,
         counted=_counted(frames, options.duplicate_window_ns, seen),
-        partial_frame=partial_frames(checksums, listed, rows, n),
+        partial_frame=_mask(n, partial_rows(checksums, listed, rows)),
         listed=listed,
         icmp_rows=icmp,
         trailer_rows=trailer,

@@ -21,8 +21,19 @@ from wiredoctor.checks.flowscan import _step, _wrap32
 from wiredoctor.checks.plainscan import NONE
 
 _SEED = np.uint64(0x9E3779B97F4A7C15)
-_FIN, _SYN, _ACK = 1, 2, 16
+_FIN, _SYN, _RST, _ACK = 1, 2, 4, 16
 _SYN_FIN_RST = 1 | 2 | 4
+
+
+@numba.njit(cache=True, nogil=True)
+def _find(slots: Any, keys: Any, key: Any, mask: Any) -> Any:
+    """The flow holding `key` in the open-addressing table, or -1."""
+    s = key & mask
+    while True:
+        fl = slots[s]
+        if fl < 0 or keys[fl] == key:
+            return fl
+        s = (s + np.uint64(1)) & mask
 
 
 @numba.njit(cache=True, nogil=True)
@@ -30,22 +41,36 @@ def tcp_stream_pass(
     frames: Any, counted: Any, first_row: int, slots: Any, keys: Any, rkeys: Any, seq0: Any,
     flow_row: Any, state: Any, n_flows: int, rows: Any, flow: Any, seq: Any, ack: Any,
     prev_max_end: Any, ts_ns: Any, frame: Any, flags: Any, seg_len: Any, payload: Any,
-    win: Any, ip_len: Any, frame_flags: Any, repeats: Any,
-) -> tuple[int, int, int]:  # fmt: skip
-    """Append the counted TCP rows of one batch to the view's per-row outputs (sliced by the
-    caller at the rows already held), flows numbered as first seen across batches.
+    win: Any, ip_len: Any, frame_flags: Any, repeats: Any, pending_flow: Any,
+    pending_ack: Any,
+) -> tuple[int, int, int, int]:  # fmt: skip
+    """Append the counted TCP rows of one batch that a check reads to the view's per-row
+    outputs (sliced by the caller at the rows already held), flows numbered as first seen
+    across batches.
 
     Per flow (`n_flows` held so far): its key, reverse key, first sequence number, the
-    capture row of its first segment, and `state` rows highest end so far, last raw ack,
-    last window (NONE before the first segment). `slots` (a power of two, -1 filled) is
-    the open-addressing table over `keys`. `ack` gets the raw acknowledgement number
-    (NONE without ACK). Returns (frames done, rows written, flows held): it stops before a
-    frame that would open a flow beyond the per-flow arrays or fill `slots` over half; the
-    caller grows them and calls again from there.
+    capture row of its first segment, and `state` rows: highest end so far, last raw ack,
+    last window, the flow of the opposite direction (-1 while not seen), the highest ack
+    relative to that flow's first sequence number (the others NONE before the first
+    segment), and the flows held when the opposite one was last looked for. `slots` (a power
+    of two, -1 filled) is the open-addressing table over `keys`. `ack` gets the raw
+    acknowledgement number (NONE without ACK).
+
+    A segment that occupies no sequence space, is no RST, repeats no ACK and advertises a
+    window is read by no check but for its acknowledgement, which counts in the flow's
+    highest ack: such a row is not written (most pure ACKs of a bulk transfer). Its ack is
+    counted here when the opposite direction was seen already, else it is appended to
+    `pending_flow`/`pending_ack` (the flow and the raw ack, 8 bytes instead of a row) for
+    `tcp_stream_finish`. Returns (frames done, rows written, flows held, acks pending): it
+    stops before a frame that would open a flow beyond the per-flow arrays or fill `slots`
+    over half; the caller grows them and calls again from there.
     """
+    if state.shape[0] != 6 or state.shape[1] < len(keys):
+        raise ValueError("tcp_stream_pass: state must have 6 rows, a column per flow")
     mask = np.uint64(len(slots) - 1)
     room = min(len(keys), len(slots) // 2)
     j = 0
+    p = 0
     for i in range(len(frames)):
         r = frames[i]
         if r.ip_proto != 6 or r.sport < 0 or not counted[i]:
@@ -58,7 +83,7 @@ def tcp_stream_pass(
             fl = slots[s]
             if fl < 0:
                 if n_flows + 1 > room:
-                    return i, j, n_flows
+                    return i, j, n_flows, p
                 fl = n_flows
                 n_flows += 1
                 slots[s] = fl
@@ -69,6 +94,9 @@ def tcp_stream_pass(
                 state[0, fl] = NONE
                 state[1, fl] = NONE
                 state[2, fl] = NONE
+                state[3, fl] = -1
+                state[4, fl] = NONE
+                state[5, fl] = -1
                 break
             if keys[fl] == key:
                 break
@@ -76,19 +104,40 @@ def tcp_stream_pass(
         bits = np.int64(r.tcp_flags)
         data: Any = max(np.int64(r.l4_payload_len), 0)
         length = data + (1 if bits & _SYN else 0) + (1 if bits & _FIN else 0)
-        rel = _wrap32(np.int64(r.tcp_seq) - seq0[fl])
+        rel_seq = _wrap32(np.int64(r.tcp_seq) - seq0[fl])
         window = np.int64(r.tcp_win)
         ack_raw: Any = NONE
         if bits & _ACK:
             ack_raw = np.int64(r.tcp_ack)
+        peer = state[3, fl]
+        if peer < 0 and state[5, fl] != n_flows:
+            # Looked up again only when flows were opened since the last time.
+            peer = _find(slots, keys, rkeys[fl], mask)
+            state[3, fl] = peer
+            state[5, fl] = n_flows
+        if peer >= 0 and ack_raw != NONE:
+            rel_ack = _wrap32(ack_raw - seq0[peer])
+            if rel_ack > state[4, fl]:
+                state[4, fl] = rel_ack
+        # Wireshark's tcp.analysis.duplicate_ack, as flowscan.tcp_fill_pass.
+        pure = data == 0 and bits & _ACK and not bits & _SYN_FIN_RST
+        repeated = pure and ack_raw == state[1, fl] and window == state[2, fl]
+        before = state[0, fl]
+        if rel_seq + length > before:
+            state[0, fl] = rel_seq + length
+        state[1, fl] = ack_raw
+        state[2, fl] = window
+        if length == 0 and not bits & _RST and not repeated and window != 0:
+            if peer < 0 and ack_raw != NONE:
+                pending_flow[p] = fl
+                pending_ack[p] = ack_raw
+                p += 1
+            continue
         rows[j] = first_row + i
         flow[j] = fl
-        seq[j] = rel
+        seq[j] = rel_seq
         ack[j] = ack_raw
-        prev_max_end[j] = state[0, fl]
-        end = rel + length
-        if end > state[0, fl]:
-            state[0, fl] = end
+        prev_max_end[j] = before
         ts_ns[j] = r.ts_ns
         frame[j] = r.frame
         flags[j] = bits
@@ -97,13 +146,9 @@ def tcp_stream_pass(
         win[j] = window
         ip_len[j] = r.ip_len
         frame_flags[j] = r.flags
-        # Wireshark's tcp.analysis.duplicate_ack, as flowscan.tcp_fill_pass.
-        pure = data == 0 and bits & _ACK and not bits & _SYN_FIN_RST
-        repeats[j] = pure and ack_raw == state[1, fl] and window == state[2, fl]
-        state[1, fl] = ack_raw
-        state[2, fl] = window
+        repeats[j] = repeated
         j += 1
-    return len(frames), j, n_flows
+    return len(frames), j, n_flows, p
 
 
 @numba.njit(cache=True, nogil=True)
@@ -119,12 +164,13 @@ def tcp_stream_slots(slots: Any, keys: Any, n_flows: int) -> None:
 
 @numba.njit(cache=True, nogil=True)
 def tcp_stream_finish(
-    flow: Any, ack: Any, rank: Any, seq0: Any, reverse: Any, max_ack: Any
-) -> None:
+    flow: Any, ack: Any, rank: Any, seq0: Any, reverse: Any, max_ack: Any, pending_flow: Any,
+    pending_ack: Any,
+) -> None:  # fmt: skip
     """In place: first-seen flow ids to dense ids (`rank`), raw acks to acks relative to the
-    peer flow's first sequence number (NONE without a captured peer); `max_ack` (NONE
-    filled) gets each dense flow's highest relative ack. `seq0` and `reverse` are per dense
-    flow."""
+    peer flow's first sequence number (NONE without a captured peer); `max_ack` (per dense
+    flow, holding what the stream pass counted) takes each row's relative ack too, and each
+    pending ack's. `seq0` and `reverse` are per dense flow."""
     for j in range(len(flow)):
         fl = rank[flow[j]]
         flow[j] = fl
@@ -133,5 +179,12 @@ def tcp_stream_finish(
             peer = reverse[fl]
             value = _wrap32(value - seq0[peer]) if peer >= 0 else NONE
             ack[j] = value
+            if value > max_ack[fl]:
+                max_ack[fl] = value
+    for k in range(len(pending_flow)):
+        fl = rank[pending_flow[k]]
+        peer = reverse[fl]
+        if peer >= 0:
+            value = _wrap32(np.int64(pending_ack[k]) - seq0[peer])
             if value > max_ack[fl]:
                 max_ack[fl] = value

@@ -96,10 +96,10 @@ def tcp_fill(
         plainscan.tcp_fill_pass(*args)
 
 
-def tcp_stream(*args: Any) -> tuple[int, int, int]:
+def tcp_stream(*args: Any) -> tuple[int, int, int, int]:
     """`flowstream.tcp_stream_pass` (compiled only: it serves captures the fast path read)."""
-    done, written, flows = kernel("tcp_stream_pass")(*args)
-    return int(done), int(written), int(flows)
+    done, written, flows, pending = kernel("tcp_stream_pass")(*args)
+    return int(done), int(written), int(flows), int(pending)
 
 
 def tcp_stream_slots(slots: I64, keys: npt.NDArray[np.uint64], n_flows: int) -> None:
@@ -107,8 +107,6 @@ def tcp_stream_slots(slots: I64, keys: npt.NDArray[np.uint64], n_flows: int) -> 
     kernel("tcp_stream_slots")(slots, keys, n_flows)
 
 
-def tcp_stream_finish(
-    flow: I64, ack: I64, rank: I64, seq0: I64, reverse: I64, max_ack: I64
-) -> None:
+def tcp_stream_finish(*args: Any) -> None:
     """`flowstream.tcp_stream_finish`."""
-    kernel("tcp_stream_finish")(flow, ack, rank, seq0, reverse, max_ack)
+    kernel("tcp_stream_finish")(*args)

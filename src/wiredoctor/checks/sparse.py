@@ -4,7 +4,8 @@ read are kept.
 The checks index frames by frame-table row (`frames[name][rows]`, `frames[row]`) and only
 ever at rows the context listed (ICMP, trailers, padding, snaplen cuts, over-MTU frames, the
 frames of listed checksum rows) or at the first segment of a TCP flow. `SparseFrames` keeps
-those rows of the full table and answers the same indexing for them. Always holds: `len()`
+those rows of the full table and answers the same indexing for them; `SparseValues` does the
+same for a per-frame array (direction, link header, ...). Always holds: `len()`
 is the capture's frame count; reading a row that was not kept raises KeyError (a check
 reading outside its lists is a bug, not a silent zero).
 """
@@ -49,6 +50,22 @@ class SparseFrames:
         if isinstance(key, str):
             return _Column(self, key)
         return self.kept[self.position(key)]
+
+
+class SparseValues:
+    """A per-frame array kept at the rows of a `SparseFrames` only, indexed by full-table
+    rows like the array it stands for."""
+
+    def __init__(self, frames: SparseFrames, values: npt.NDArray[Any]) -> None:
+        self._frames = frames
+        self.values = values
+        """One value per kept row."""
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __getitem__(self, rows: Any) -> Any:
+        return self.values[self._frames.position(rows)]
 
 
 class _Column:

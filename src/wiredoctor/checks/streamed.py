@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wiredoctor.checks.context import _LINK_TABLE, _NOTES_READ, CheckContext, partial_frames
+from wiredoctor.checks.context import _LINK_TABLE, _NOTES_READ, CheckContext, partial_rows
 from wiredoctor.checks.options import CheckOptions
 from wiredoctor.checks.passes import (
     checksum_pass,
@@ -35,7 +35,7 @@ from wiredoctor.checks.passes import (
     tcp_stream_slots,
 )
 from wiredoctor.checks.plainscan import NONE
-from wiredoctor.checks.sparse import SparseFrames
+from wiredoctor.checks.sparse import SparseFrames, SparseValues
 from wiredoctor.checks.tcpflows import TcpView, order_flows
 from wiredoctor.checksum.verdict import Status
 from wiredoctor.fast.growing import Growing, estimate_rows
@@ -52,6 +52,10 @@ I64 = npt.NDArray[np.int64]
 
 FIRST_FLOWS = 1 << 14
 """Flows the per-flow arrays hold at first (doubled when full)."""
+
+
+FLOW_STATE_ROWS = 6
+"""Rows of per-flow state `flowstream.tcp_stream_pass` keeps (it refuses any other shape)."""
 
 
 class NeedTables(Exception):
@@ -90,7 +94,10 @@ class StreamedView:
         self.rkeys = np.empty(FIRST_FLOWS, dtype=np.uint64)
         self.seq0 = np.empty(FIRST_FLOWS, dtype=np.int64)
         self.flow_row = np.empty(FIRST_FLOWS, dtype=np.int64)
-        self.state = np.empty((3, FIRST_FLOWS), dtype=np.int64)
+        self.state = np.empty((FLOW_STATE_ROWS, FIRST_FLOWS), dtype=np.int64)
+        self.pending = 0
+        self.pending_flow = np.empty(0, dtype=np.int32)
+        self.pending_ack = np.empty(0, dtype=np.uint32)
 
     def reserve(self, rows: int) -> None:
         """Room for `rows` rows in all (rows never written cost no memory)."""
@@ -109,7 +116,7 @@ class StreamedView:
             grown = np.empty(size, dtype=old.dtype)
             grown[: self.n_flows] = old[: self.n_flows]
             setattr(self, name, grown)
-        state = np.empty((3, size), dtype=np.int64)
+        state = np.empty((FLOW_STATE_ROWS, size), dtype=np.int64)
         state[:, : self.n_flows] = self.state[:, : self.n_flows]
         self.state = state
         self.slots = np.full(size * 4, -1, dtype=np.int64)
@@ -120,16 +127,23 @@ class StreamedView:
         need = self.size + len(frames)
         if need > self.cols["rows"].shape[0]:
             self.reserve(max(need, self.cols["rows"].shape[0] * 3 // 2))
+        owed = self.pending + len(frames)
+        if owed > self.pending_flow.shape[0]:
+            size = max(owed, self.pending_flow.shape[0] * 3 // 2)
+            self.pending_flow = _grown(self.pending_flow, size, self.pending)
+            self.pending_ack = _grown(self.pending_ack, size, self.pending)
         flows_before = self.n_flows
         start = 0
         while True:
             outputs = [col[self.size : need] for col in self.cols.values()]
-            done, written, self.n_flows = tcp_stream(
+            done, written, self.n_flows, pending = tcp_stream(
                 frames[start:], counted[start:], first_row + start,
                 self.slots, self.keys, self.rkeys, self.seq0, self.flow_row, self.state,
-                self.n_flows, *outputs,
+                self.n_flows, *outputs, self.pending_flow[self.pending : owed],
+                self.pending_ack[self.pending : owed],
             )  # fmt: skip
             self.size += written
+            self.pending += pending
             start += done
             if start >= len(frames):
                 break
@@ -142,8 +156,13 @@ class StreamedView:
         n_flows, size = self.n_flows, self.size
         rank, reverse, seq0 = order_flows(self.keys, self.rkeys, self.seq0, n_flows)
         c = {name: col[:size] for name, col in self.cols.items()}
-        max_ack = np.full(n_flows, NONE, dtype=np.int64)
-        tcp_stream_finish(c["flow"], c["ack"], rank, seq0, reverse, max_ack)
+        # The highest ack of each flow, counted by the stream pass for rows it did not keep.
+        max_ack = np.empty(n_flows, dtype=np.int64)
+        max_ack[rank] = self.state[4, :n_flows]
+        tcp_stream_finish(
+            c["flow"], c["ack"], rank, seq0, reverse, max_ack,
+            self.pending_flow[: self.pending], self.pending_ack[: self.pending],
+        )  # fmt: skip
         peer_ack = np.where(reverse >= 0, max_ack[np.maximum(reverse, 0)], NONE).astype(np.int64)
         flow_row = np.empty(n_flows, dtype=np.int64)
         flow_row[rank] = self.flow_row[:n_flows]
@@ -170,6 +189,13 @@ class StreamedView:
         )
 
 
+def _grown(old: npt.NDArray[Any], size: int, used: int) -> npt.NDArray[Any]:
+    """`old` with room for `size` elements, its first `used` kept."""
+    grown = np.empty(size, dtype=old.dtype)
+    grown[:used] = old[:used]
+    return grown
+
+
 @dataclass(slots=True, kw_only=True)
 class StreamedInputs:
     """Everything `check` kept of one capture (see the module docstring)."""
@@ -182,8 +208,11 @@ class StreamedInputs:
     cksum_frame_row: I64
     """Full-table frame row of each kept checksum row (the capture's `checksums`)."""
     direction: npt.NDArray[np.uint8]
+    """Direction of each kept frame."""
     link_header: I64
+    """Link-header bytes of each kept frame."""
     counted: npt.NDArray[np.bool_]
+    """Whether each kept frame counts for flow analysis."""
     lists: list[I64]
     """ICMP, trailer, non-zero padding, snaplen-cut and over-MTU rows."""
     view: TcpView
@@ -195,16 +224,20 @@ class StreamedInputs:
         checksums = tables.checksums
         listed = np.arange(len(checksums), dtype=np.int64)
         icmp, trailer, pad, cut, over = self.lists
+        frames = SparseFrames(tables.frames, self.frame_rows, self.n_frames)
+        # Per-frame arrays, kept at the kept frames only: the checks read them there.
+        partial = np.zeros(len(self.frame_rows), dtype=bool)
+        partial[frames.position(partial_rows(checksums, listed, self.cksum_frame_row))] = True
         ctx = CheckContext(
             tables=tables,
             options=options,
-            frames=SparseFrames(tables.frames, self.frame_rows, self.n_frames),  # type: ignore[arg-type]
+            frames=frames,  # type: ignore[arg-type]
             checksums=checksums,
             cksum_frame_row=self.cksum_frame_row,
-            direction=self.direction,
-            link_header=self.link_header,
-            counted=self.counted,
-            partial_frame=partial_frames(checksums, listed, self.cksum_frame_row, self.n_frames),
+            direction=SparseValues(frames, self.direction),  # type: ignore[arg-type]
+            link_header=SparseValues(frames, self.link_header),  # type: ignore[arg-type]
+            counted=SparseValues(frames, self.counted),  # type: ignore[arg-type]
+            partial_frame=SparseValues(frames, partial),  # type: ignore[arg-type]
             listed=listed,
             icmp_rows=icmp,
             trailer_rows=trailer,
@@ -216,31 +249,53 @@ class StreamedInputs:
         return ctx
 
 
+class _Scratch:
+    """Per-batch arrays of the frame pass, reused batch after batch."""
+
+    def __init__(self) -> None:
+        self.direction = np.empty(0, dtype=np.uint8)
+        self.header = np.empty(0, dtype=np.int64)
+        self.counted = np.empty(0, dtype=bool)
+
+    def sized(self, n: int) -> None:
+        if self.direction.shape[0] < n:
+            self.direction = np.empty(n, dtype=np.uint8)
+            self.header = np.empty(n, dtype=np.int64)
+            self.counted = np.empty(n, dtype=bool)
+
+
 class StreamedChecks:
-    """The batch sink of `fast.verify.stream_batches` for `check` (see the module docstring)."""
+    """The batch sink of `fast.verify.verify_batches` for `check` (see the module
+    docstring)."""
 
     def __init__(self, options: CheckOptions, capture_bytes: int = 0) -> None:
         self.options = options
         self.capture_bytes = capture_bytes
         self.n_frames = 0
-        self.direction = Growing(np.dtype(np.uint8))
-        self.link_header = Growing(np.dtype(np.int64))
-        self.counted = Growing(np.dtype(np.bool_))
+        self.scratch = _Scratch()
         self.lists = [Growing(np.dtype(np.int64)) for _ in range(5)]
         self.kept = Growing(FRAME_DTYPE)
         self.kept_rows = Growing(np.dtype(np.int64))
+        self.kept_direction = Growing(np.dtype(np.uint8))
+        self.kept_header = Growing(np.dtype(np.int64))
+        self.kept_counted = Growing(np.dtype(np.bool_))
         self.checksums = Growing(CHECKSUM_DTYPE)
         self.cksum_frame_row = Growing(np.dtype(np.int64))
         self.status = np.zeros(max(Status) + 1, dtype=np.int64)
         self.linktypes: set[int] = set()
         self.view = StreamedView()
 
-    def _reserve(self, frames: FrameTable, tcp_rows: int, read: int) -> None:
-        """Size the per-frame arrays and the view once, from the first batch."""
-        total = estimate_rows(len(frames), read, self.capture_bytes)
-        for column in (self.direction, self.link_header, self.counted):
-            column.reserve(total)
-        self.view.reserve(estimate_rows(max(tcp_rows, 1), read, self.capture_bytes))
+    def _reserve(self, kept: int, read: int) -> None:
+        """Size the view and the kept rows once for the whole capture from the first batch's
+        rows per byte (growing a large array later copies it: twice the memory for a
+        moment)."""
+        whole = self.capture_bytes
+        self.view.reserve(estimate_rows(max(self.view.size, 1), read, whole))
+        rows = estimate_rows(max(kept, 1), read, whole)
+        for column in (
+            self.kept, self.kept_rows, self.kept_direction, self.kept_header, self.kept_counted,
+        ):  # fmt: skip
+            column.reserve(rows)
 
     def add(self, frames: FrameTable, checksums: ChecksumTable, bytes_read: int = 0) -> None:
         """Take one batch's rows (its frames numbered on from the batches before)."""
@@ -249,16 +304,16 @@ class StreamedChecks:
             return
         if int(frames["frame"][0]) != first_row + 1 or int(frames["frame"][-1]) != first_row + n:
             raise NeedTables("frames are not numbered 1.. without gaps")
-        direction = self.direction.extend(n)
-        header = self.link_header.extend(n)
-        lists = np.empty((5, n), dtype=np.int64)
+        work = self.scratch
+        work.sized(n)
+        direction, header, counted = work.direction[:n], work.header[:n], work.counted[:n]
+        lists = np.empty((5, n), dtype=np.int64)  # pages touched only as far as listed
         counts = np.empty(5, dtype=np.int64)
         seen = frame_pass(
             frames, _LINK_TABLE, self.options.mtu, direction, header, lists, counts, compiled=True
         )
         if seen & 2:
             raise NeedTables("a Linux cooked capture")
-        counted = self.counted.extend(n)
         if seen & 1:
             counted[:] = (frames["flags"] & FrameFlag.DUPLICATE_SLL) == 0
         else:
@@ -270,30 +325,36 @@ class StreamedChecks:
         self.checksums.append(checksums[picked])
         self.cksum_frame_row.append(row_of[picked])
         self.status += np.bincount(checksums["status"], minlength=len(self.status))
-        tcp_before = self.view.size
         opened = self.view.add(frames, counted, first_row)
-        if first_row == 0 and self.capture_bytes > 0 and bytes_read > 0:
-            self._reserve(frames, self.view.size - tcp_before, bytes_read)
         found = [lists[k, : counts[k]] + first_row for k in range(5)]
+        keep = np.unique(np.concatenate([*found, row_of[picked], opened]))
+        if first_row == 0 and self.capture_bytes > 0 and bytes_read > 0:
+            self._reserve(len(keep), bytes_read)
         for column, rows in zip(self.lists, found, strict=True):
             column.append(rows)
-        keep = np.unique(np.concatenate([*found, row_of[picked], opened]))
-        self.kept.append(frames[keep - first_row])
+        local = keep - first_row
+        self.kept.append(frames[local])
         self.kept_rows.append(keep)
+        self.kept_direction.append(direction[local])
+        self.kept_header.append(header[local])
+        self.kept_counted.append(counted[local])
         self.linktypes.update(int(x) for x in np.unique(frames["linktype"]))
         self.n_frames += n
 
     def finish(self) -> tuple[FrameTable, ChecksumTable, StreamedInputs]:
-        """(kept frame rows, kept checksum rows, the rest of what the checks need)."""
+        """(kept frame rows, kept checksum rows, the rest of what the checks need).
+
+        The arrays are views of their reservations: the pages never written cost address
+        space only, and trimming would copy them."""
         inputs = StreamedInputs(
             options=self.options,
             n_frames=self.n_frames,
-            frame_rows=self.kept_rows.finish(),
-            cksum_frame_row=self.cksum_frame_row.finish(),
-            direction=self.direction.finish(),
-            link_header=self.link_header.finish(),
-            counted=self.counted.finish(),
-            lists=[column.finish() for column in self.lists],
+            frame_rows=self.kept_rows.finish(trim=False),
+            cksum_frame_row=self.cksum_frame_row.finish(trim=False),
+            direction=self.kept_direction.finish(trim=False),
+            link_header=self.kept_header.finish(trim=False),
+            counted=self.kept_counted.finish(trim=False),
+            lists=[column.finish(trim=False) for column in self.lists],
             view=self.view.finish(),
         )
-        return self.kept.finish(), self.checksums.finish(), inputs
+        return self.kept.finish(trim=False), self.checksums.finish(trim=False), inputs

@@ -124,16 +124,21 @@ def _originals(view: TcpView) -> I64:
     return first
 
 
-def _bad_l4(ctx: CheckContext) -> tuple[Mask, I64]:
-    """Per frame row: whether its TCP checksum is bad, and the cause code of that verdict."""
+def _bad_l4(ctx: CheckContext, rows: I64) -> tuple[Mask, I64]:
+    """For frame rows `rows`: whether the frame's TCP checksum is bad, and the cause code of
+    that verdict (of the frame's last bad TCP checksum when it has several)."""
     c = ctx.checksums[ctx.listed]  # every bad checksum row is listed
     sel = (c["proto"] == Proto.TCP) & (c["status"] == Status.BAD)
-    bad = np.zeros(len(ctx.frames), dtype=bool)
-    cause = np.zeros(len(ctx.frames), dtype=np.int64)
-    rows = ctx.cksum_frame_row[ctx.listed[sel]]
-    bad[rows] = True
-    cause[rows] = c["cause"][sel]
-    return bad, cause
+    bad_rows = ctx.cksum_frame_row[ctx.listed[sel]][::-1]
+    causes = c["cause"][sel][::-1].astype(np.int64)
+    # Reversed, the first occurrence of a row is its last bad checksum.
+    known, first = np.unique(bad_rows, return_index=True)
+    if known.size == 0:
+        return np.zeros(len(rows), dtype=bool), np.zeros(len(rows), dtype=np.int64)
+    at = np.minimum(np.searchsorted(known, rows), known.size - 1)
+    hit = known[at] == rows
+    cause: I64 = np.where(hit, causes[first[at]], 0)
+    return hit, cause
 
 
 def _backoff(view: TcpView, again: Mask, first: I64) -> dict[str, Any]:
@@ -166,11 +171,11 @@ def check_retransmissions(ctx: CheckContext) -> list[Finding]:
     first = _originals(view)
     syn, fin, rst = is_flag(view, SYN), is_flag(view, FIN), is_flag(view, RST)
     data = view.payload > 0
-    bad, cause = _bad_l4(ctx)
     orig_rows = view.rows[first[again]]
+    bad, cause = _bad_l4(ctx, orig_rows)
     has_orig = first[again] != np.flatnonzero(again)
-    orig_bad = bad[orig_rows] & has_orig
-    causes, ncause = np.unique(cause[orig_rows][orig_bad], return_counts=True)
+    orig_bad = bad & has_orig
+    causes, ncause = np.unique(cause[orig_bad], return_counts=True)
     # A FIN or SYN is answered when the peer acknowledged the sequence number after it.
     end = view.seq + view.seg_len
     acked = view.peer_ack[view.flow] >= end

@@ -20,6 +20,7 @@ import hashlib
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from wiredoctor.native.store import sources_digest, user_cache_base
@@ -38,14 +39,27 @@ def source_stamp() -> str:
     return hashlib.sha256(sources_digest()).hexdigest()[:16]
 
 
+PRUNE_AFTER_S = 3600
+"""A cache of other sources is removed only once unused this long: a process of those
+sources may still be running (numba makes a function's cache directory when the function is
+decorated, and a build worker whose directory vanished fails)."""
+
+
 def _prune(current: Path) -> None:
     """Remove caches of older kernel sources beside `current` (best effort)."""
     prefix = "numba-" if current.name.startswith("numba-") else ""
+    now = time.time()
     for sibling in current.parent.iterdir():
         ours = sibling.name.startswith(prefix) and (
             prefix != "" or len(sibling.name) == len(current.name)
         )
-        if sibling != current and sibling.is_dir() and ours:
+        if sibling == current or not ours or not sibling.is_dir():
+            continue
+        try:
+            idle = now - sibling.stat().st_mtime
+        except OSError:
+            continue
+        if idle > PRUNE_AFTER_S:
             shutil.rmtree(sibling, ignore_errors=True)
 
 

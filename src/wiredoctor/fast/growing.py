@@ -56,10 +56,11 @@ class Growing:
         target = self.extend(rows.shape[0])
         target.view(np.uint8)[:] = np.ascontiguousarray(rows).view(np.uint8)
 
-    def finish(self) -> npt.NDArray[Any]:
-        """The rows held: a view of the reservation when it was close, else a trimmed copy
-        (so a reservation far above the truth does not stay mapped)."""
-        if self.size * 2 >= self.array.shape[0]:
+    def finish(self, trim: bool = True) -> npt.NDArray[Any]:
+        """The rows held: a view of the reservation when it was close or `trim` is False,
+        else a trimmed copy (so a reservation far above the truth does not stay mapped;
+        the copy needs the rows' memory twice for a moment)."""
+        if not trim or self.size * 2 >= self.array.shape[0]:
             return self.array[: self.size]
         return self.array[: self.size].copy()
 

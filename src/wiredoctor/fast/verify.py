@@ -37,7 +37,7 @@ from wiredoctor.tables import (
     empty_frames,
 )
 
-PARALLEL_MIN_FRAMES = 20_000  # below this, thread hand-off costs more than it saves
+PARALLEL_MIN_FRAMES = 8_000  # below this, thread hand-off costs more than it saves
 ROWS_PER_FRAME_GUESS = 3  # IPv4 header + L4 is the common case; the kernel resumes if short
 
 
@@ -140,19 +140,33 @@ class _Columns:
         )
 
 
+def chunk_room(frames: int) -> int:
+    """Checksum rows a chunk of `frames` frames is given (the kernel resumes if short)."""
+    return frames * ROWS_PER_FRAME_GUESS + MAX_ROWS_PER_FRAME + 1
+
+
 def _run_chunk(
-    cols: _Columns, lo: int, hi: int, frames: FrameTable, fallback: npt.NDArray[np.uint8]
+    cols: _Columns,
+    lo: int,
+    hi: int,
+    frames: FrameTable,
+    fallback: npt.NDArray[np.uint8],
+    first: ChecksumTable | None = None,
 ) -> ChecksumTable:
     """Run the kernel over rows [lo, hi) of a batch, growing the checksum buffer if short.
 
     Writes frames[lo:hi] and fallback[lo:hi]; the `cksum_row` values it leaves are for
-    `_number_rows` to set.
+    `_number_rows` to set. `first`, of `chunk_room(hi - lo)` rows, takes the checksum rows
+    (a buffer reused from batch to batch) until it is full.
     """
     parts: list[ChecksumTable] = []
     start = lo
     while start < hi:
-        room = (hi - start) * ROWS_PER_FRAME_GUESS + MAX_ROWS_PER_FRAME + 1
-        cks = np.empty(room, dtype=CHECKSUM_DTYPE)
+        room = chunk_room(hi - start)
+        if first is not None and start == lo:
+            cks = first
+        else:
+            cks = np.empty(room, dtype=CHECKSUM_DTYPE)
         done, rows = kernel("verify_chunk")(
             cols.buf,
             cols.data_off[start:hi],
@@ -190,12 +204,52 @@ class _Started:
     """The kernel's `REDO_*` mark per frame."""
     pieces: list[Future[ChecksumTable]]
     """Each chunk's checksum rows (`cksum_row` relative to its own piece)."""
+    slot: _Slot
+    """The buffers the batch writes into."""
 
     def wait(self) -> ChecksumTable:
         """The batch's checksum rows, once every chunk is done (the frames' `cksum_row`
-        still relative to their chunk's piece: `_number_rows` sets them)."""
+        still relative to their chunk's piece: `_number_rows` sets them); valid until the
+        batch after next is started."""
         pieces = [f.result() for f in self.pieces]
-        return pieces[0] if len(pieces) == 1 else _concat(pieces)
+        return pieces[0] if len(pieces) == 1 else self.slot.join(pieces)
+
+
+class _Slot:
+    """What a batch in flight writes into, reused by every other batch (two are in flight:
+    one verified on the pool, one finished here): the frame rows when a sink takes them,
+    each chunk's checksum rows, and those rows joined. Fresh memory costs a page fault and
+    zero-filling on first touch; reused buffers are still mapped, and mostly in cache."""
+
+    GROWTH = 1.25
+
+    def __init__(self) -> None:
+        self.frames = np.empty(0, dtype=FRAME_DTYPE)
+        self.chunks: list[ChecksumTable] = []
+        self.joined = np.empty(0, dtype=np.uint8)
+
+    def frame_rows(self, n: int) -> FrameTable:
+        if self.frames.shape[0] < n:
+            self.frames = np.empty(int(n * self.GROWTH), dtype=FRAME_DTYPE)
+        return self.frames[:n]
+
+    def chunk(self, index: int, rows: int) -> ChecksumTable:
+        while len(self.chunks) <= index:
+            self.chunks.append(np.empty(0, dtype=CHECKSUM_DTYPE))
+        if self.chunks[index].shape[0] < rows:
+            self.chunks[index] = np.empty(int(rows * self.GROWTH), dtype=CHECKSUM_DTYPE)
+        return self.chunks[index][:rows]
+
+    def join(self, pieces: list[ChecksumTable]) -> ChecksumTable:
+        """The pieces one after the other (as bytes: numpy copies packed records field by
+        field otherwise, several times slower)."""
+        raw = [np.ascontiguousarray(p).view(np.uint8) for p in pieces]
+        total = sum(r.shape[0] for r in raw)
+        if self.joined.shape[0] < total:
+            self.joined = np.empty(int(total * self.GROWTH), dtype=np.uint8)
+        out = self.joined[:total]
+        np.concatenate(raw, out=out)
+        return out.view(CHECKSUM_DTYPE)
 
 
 def _start_batch(
@@ -204,6 +258,7 @@ def _start_batch(
     pool: ThreadPoolExecutor | None,
     workers: int,
     frames: FrameTable,
+    slot: _Slot,
 ) -> _Started:
     """Run the kernel over a batch into `frames` (len(batch) rows): on the pool in one
     chunk per worker for large batches, inline otherwise."""
@@ -213,12 +268,15 @@ def _start_batch(
     _ensure_compiled()
     if pool is None or n < PARALLEL_MIN_FRAMES:
         done: Future[ChecksumTable] = Future()
-        done.set_result(_run_chunk(cols, 0, n, frames, fallback))
-        return _Started(batch=batch, frames=frames, fallback=fallback, pieces=[done])
+        first = slot.chunk(0, chunk_room(n))
+        done.set_result(_run_chunk(cols, 0, n, frames, fallback, first))
+        return _Started(batch=batch, frames=frames, fallback=fallback, pieces=[done], slot=slot)
     bounds = [int(x) for x in np.linspace(0, n, workers + 1)]
-    spans = list(itertools.pairwise(bounds))
-    pieces = [pool.submit(_run_chunk, cols, lo, hi, frames, fallback) for lo, hi in spans]
-    return _Started(batch=batch, frames=frames, fallback=fallback, pieces=pieces)
+    pieces = [
+        pool.submit(_run_chunk, cols, lo, hi, frames, fallback, slot.chunk(i, chunk_room(hi - lo)))
+        for i, (lo, hi) in enumerate(itertools.pairwise(bounds))
+    ]
+    return _Started(batch=batch, frames=frames, fallback=fallback, pieces=pieces, slot=slot)
 
 
 class Sink(Protocol):
@@ -227,20 +285,6 @@ class Sink(Protocol):
     def __call__(self, frames: FrameTable, checksums: ChecksumTable, bytes_read: int) -> None:
         """`frames`: the batch's frame rows (valid during the call only); `checksums`: its
         checksum rows; `bytes_read`: bytes of the capture up to its last frame."""
-
-
-class _TwoBuffers:
-    """Frame rows for the batch being verified and the one being finished, reused in turn."""
-
-    def __init__(self) -> None:
-        self.buffers = [np.empty(0, dtype=FRAME_DTYPE), np.empty(0, dtype=FRAME_DTYPE)]
-        self.turn = 0
-
-    def take(self, n: int) -> FrameTable:
-        self.turn ^= 1
-        if self.buffers[self.turn].shape[0] < n:
-            self.buffers[self.turn] = np.empty(n, dtype=FRAME_DTYPE)
-        return self.buffers[self.turn][:n]
 
 
 def verify_batches(
@@ -273,7 +317,8 @@ def verify_batches(
     workers = _threads()
     pool: ThreadPoolExecutor | None = None
     running: list[_Started] = []  # at most one batch in flight
-    buffers = _TwoBuffers() if sink is not None else None
+    slots = (_Slot(), _Slot())
+    batches_started = 0
     streamed_rows = 0  # checksum rows given to the sink so far
 
     def finish(started: _Started) -> None:
@@ -302,8 +347,10 @@ def verify_batches(
             n = len(batch)
             if n == 0:
                 continue
-            if buffers is not None:
-                target = buffers.take(n)
+            slot = slots[batches_started % 2]
+            batches_started += 1
+            if sink is not None:
+                target = slot.frame_rows(n)
             else:
                 if not reserved:
                     reserved = True
@@ -314,7 +361,7 @@ def verify_batches(
                 target = frames.extend(n)
             if pool is None and workers > 1 and n >= PARALLEL_MIN_FRAMES:
                 pool = ThreadPoolExecutor(max_workers=workers)
-            started = _start_batch(batch, capture_index, pool, workers, target)
+            started = _start_batch(batch, capture_index, pool, workers, target, slot)
             if running:
                 finish(running.pop())
             running.append(started)

@@ -68,7 +68,8 @@ class NativeKernel:
                         f"{self.name}: argument {position} must be a C-contiguous "
                         f"{arg.ndim}-d array of {arg.dtype}"
                     )
-                flat.append(value.__array_interface__["data"][0])
+                # Not `__array_interface__`: it spells out a record dtype's fields each time.
+                flat.append(value.ctypes.data)
                 flat.extend(value.shape)
             else:
                 flat.append(int(bool(value)) if arg == FLAG else int(value))

@@ -99,7 +99,7 @@ _TCP_FILL = (
 )  # fmt: skip
 _TCP_STREAM = (
     FRAMES, BOOL, INT, I64, U64, U64, I64, I64, I64_2D, INT,
-    I64, I64, I64, I64, I64, I64, U32, U16, I32, I32, U16, U32, U32, BOOL,
+    I64, I64, I64, I64, I64, I64, U32, U16, I32, I32, U16, U32, U32, BOOL, I32, U32,
 )  # fmt: skip
 
 KERNELS: dict[str, Kernel] = {
@@ -138,12 +138,15 @@ KERNELS: dict[str, Kernel] = {
         2,
     ),
     "tcp_fill_pass": Kernel("wiredoctor.checks.flowscan", "tcp_fill_pass", _TCP_FILL, NONE),
-    "tcp_stream_pass": Kernel("wiredoctor.checks.flowstream", "tcp_stream_pass", _TCP_STREAM, 3),
+    "tcp_stream_pass": Kernel("wiredoctor.checks.flowstream", "tcp_stream_pass", _TCP_STREAM, 4),
     "tcp_stream_slots": Kernel(
         "wiredoctor.checks.flowstream", "tcp_stream_slots", (I64, U64, INT), NONE
     ),
     "tcp_stream_finish": Kernel(
-        "wiredoctor.checks.flowstream", "tcp_stream_finish", (I64, I64, I64, I64, I64, I64), NONE
+        "wiredoctor.checks.flowstream",
+        "tcp_stream_finish",
+        (I64, I64, I64, I64, I64, I64, I32, U32),
+        NONE,
     ),
 }
 """Every kernel the library holds, by the name callers ask for."""
