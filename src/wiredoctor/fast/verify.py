@@ -17,7 +17,7 @@ import itertools
 import os
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -152,12 +152,14 @@ def _run_chunk(
     frames: FrameTable,
     fallback: npt.NDArray[np.uint8],
     first: ChecksumTable | None = None,
+    number: bool = False,
 ) -> ChecksumTable:
     """Run the kernel over rows [lo, hi) of a batch, growing the checksum buffer if short.
 
     Writes frames[lo:hi] and fallback[lo:hi]; the `cksum_row` values it leaves are for
     `_number_rows` to set. `first`, of `chunk_room(hi - lo)` rows, takes the checksum rows
-    (a buffer reused from batch to batch) until it is full.
+    (a buffer reused from batch to batch) until it is full. `number`: number the chunk's
+    rows here, on the thread that wrote them (`cksum_row` relative to the chunk's rows).
     """
     parts: list[ChecksumTable] = []
     start = lo
@@ -187,9 +189,10 @@ def _run_chunk(
         )
         parts.append(cks[:rows])
         start += int(done)
-    if len(parts) == 1:
-        return parts[0]
-    return _concat(parts)
+    piece = parts[0] if len(parts) == 1 else _concat(parts)
+    if number:
+        _number_rows(frames[lo:hi], piece, cols.capture)
+    return piece
 
 
 @dataclass(slots=True, kw_only=True)
@@ -206,13 +209,27 @@ class _Started:
     """Each chunk's checksum rows (`cksum_row` relative to its own piece)."""
     slot: _Slot
     """The buffers the batch writes into."""
+    spans: list[tuple[int, int]]
+    """The frame rows of each chunk."""
+    sizes: list[int] = field(default_factory=list)
+    """Checksum rows of each chunk (known after `wait`)."""
 
     def wait(self) -> ChecksumTable:
         """The batch's checksum rows, once every chunk is done (the frames' `cksum_row`
         still relative to their chunk's piece: `_number_rows` sets them); valid until the
         batch after next is started."""
         pieces = [f.result() for f in self.pieces]
+        self.sizes = [int(p.shape[0]) for p in pieces]
         return pieces[0] if len(pieces) == 1 else self.slot.join(pieces)
+
+    def rows_of_batch(self) -> None:
+        """After `wait` of a batch whose chunks numbered their own rows: make `cksum_row`
+        relative to the batch's joined rows."""
+        offset = 0
+        for (lo, hi), size in zip(self.spans, self.sizes, strict=True):
+            if offset:
+                self.frames["cksum_row"][lo:hi] += np.uint32(offset)
+            offset += size
 
 
 class _Slot:
@@ -227,6 +244,15 @@ class _Slot:
         self.frames = np.empty(0, dtype=FRAME_DTYPE)
         self.chunks: list[ChecksumTable] = []
         self.joined = np.empty(0, dtype=np.uint8)
+        self.sinking: Future[None] | None = None
+        """The sink still reading this slot's rows, if any."""
+
+    def release(self) -> None:
+        """Wait until the sink is done with the rows of the batch before (its error, such as
+        `NeedTables`, is raised here)."""
+        if self.sinking is not None:
+            done, self.sinking = self.sinking, None
+            done.result()
 
     def frame_rows(self, n: int) -> FrameTable:
         if self.frames.shape[0] < n:
@@ -259,9 +285,10 @@ def _start_batch(
     workers: int,
     frames: FrameTable,
     slot: _Slot,
+    number: bool = False,
 ) -> _Started:
     """Run the kernel over a batch into `frames` (len(batch) rows): on the pool in one
-    chunk per worker for large batches, inline otherwise."""
+    chunk per worker for large batches, inline otherwise; `number` as for `_run_chunk`."""
     n = len(batch)
     fallback = np.zeros(n, dtype=np.uint8)
     cols = _Columns.of(batch, capture_index)
@@ -269,14 +296,19 @@ def _start_batch(
     if pool is None or n < PARALLEL_MIN_FRAMES:
         done: Future[ChecksumTable] = Future()
         first = slot.chunk(0, chunk_room(n))
-        done.set_result(_run_chunk(cols, 0, n, frames, fallback, first))
-        return _Started(batch=batch, frames=frames, fallback=fallback, pieces=[done], slot=slot)
-    bounds = [int(x) for x in np.linspace(0, n, workers + 1)]
-    pieces = [
-        pool.submit(_run_chunk, cols, lo, hi, frames, fallback, slot.chunk(i, chunk_room(hi - lo)))
-        for i, (lo, hi) in enumerate(itertools.pairwise(bounds))
-    ]
-    return _Started(batch=batch, frames=frames, fallback=fallback, pieces=pieces, slot=slot)
+        done.set_result(_run_chunk(cols, 0, n, frames, fallback, first, number))
+        spans = [(0, n)]
+        pieces = [done]
+    else:
+        bounds = [int(x) for x in np.linspace(0, n, workers + 1)]
+        spans = list(itertools.pairwise(bounds))
+        pieces = []
+        for i, (lo, hi) in enumerate(spans):
+            room = slot.chunk(i, chunk_room(hi - lo))
+            pieces.append(pool.submit(_run_chunk, cols, lo, hi, frames, fallback, room, number))
+    return _Started(
+        batch=batch, frames=frames, fallback=fallback, pieces=pieces, slot=slot, spans=spans
+    )
 
 
 class Sink(Protocol):
@@ -308,7 +340,8 @@ def verify_batches(
     With `sink`, each finished batch's rows go to it instead of into tables (the batch's
     frame rows are then written into one of two buffers reused batch after batch, so a
     capture of any size needs the memory of two batches), and both tables returned are
-    empty.
+    empty. The sink runs on a thread of its own, batch after batch in order, while this
+    thread reads and finishes the next batch; an exception it raises is raised here.
     """
     reference = ReferencePath(capture_index)
     frames = Growing(FRAME_DTYPE)
@@ -319,26 +352,34 @@ def verify_batches(
     running: list[_Started] = []  # at most one batch in flight
     slots = (_Slot(), _Slot())
     batches_started = 0
-    streamed_rows = 0  # checksum rows given to the sink so far
+    sinker = ThreadPoolExecutor(max_workers=1) if sink is not None else None
 
     def finish(started: _Started) -> None:
-        nonlocal streamed_rows
         rows = started.wait()
         redo = np.flatnonzero(started.fallback)
+        if sink is not None:
+            # The chunks numbered their rows (frame and capture of every checksum row) on
+            # the threads that wrote them; the sink reads no `cksum_row`, the reference
+            # path needs it relative to the batch's rows.
+            if redo.shape[0]:
+                started.rows_of_batch()
+                _, rows = reference.replace(
+                    started.batch, started.frames, rows, redo, started.fallback
+                )
+            assert sinker is not None
+            started.slot.sinking = sinker.submit(
+                sink, started.frames, rows, _bytes_read(started.batch)
+            )
+            return
         if redo.shape[0]:
             # The reference path finds each frame's rows by `cksum_row`: number them in the
             # batch's rows first.
             _number_rows(started.frames, rows, capture_index)
             _, rows = reference.replace(started.batch, started.frames, rows, redo, started.fallback)
-        if capture_bytes > 0 and cks.size == 0 and sink is None:
+        if capture_bytes > 0 and cks.size == 0:
             # The checksum rows per byte of the first batch size the whole table once.
             read = _bytes_read(started.batch)
             cks.reserve(estimate_rows(int(rows.shape[0]), read, capture_bytes))
-        if sink is not None:
-            _number_rows(started.frames, rows, capture_index, streamed_rows)
-            streamed_rows += int(rows.shape[0])
-            sink(started.frames, rows, _bytes_read(started.batch))
-            return
         _number_rows(started.frames, rows, capture_index, cks.size)
         cks.append(rows)
 
@@ -350,6 +391,7 @@ def verify_batches(
             slot = slots[batches_started % 2]
             batches_started += 1
             if sink is not None:
+                slot.release()
                 target = slot.frame_rows(n)
             else:
                 if not reserved:
@@ -361,15 +403,21 @@ def verify_batches(
                 target = frames.extend(n)
             if pool is None and workers > 1 and n >= PARALLEL_MIN_FRAMES:
                 pool = ThreadPoolExecutor(max_workers=workers)
-            started = _start_batch(batch, capture_index, pool, workers, target, slot)
+            started = _start_batch(
+                batch, capture_index, pool, workers, target, slot, number=sink is not None
+            )
             if running:
                 finish(running.pop())
             running.append(started)
         while running:
             finish(running.pop())
+        for slot in slots:
+            slot.release()
     finally:
         if pool is not None:
             pool.shutdown()
+        if sinker is not None:
+            sinker.shutdown(cancel_futures=True)
     return frames.finish(), cks.finish()
 
 
