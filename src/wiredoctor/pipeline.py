@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from wiredoctor.capture.record import Record
 from wiredoctor.capture.source import CaptureSource
 from wiredoctor.capture.walk import KERNEL_BYTES
 from wiredoctor.checks.options import CheckOptions
-from wiredoctor.tables import CaptureTables
+from wiredoctor.tables import CaptureTables, ChecksumTable, FrameTable
 
 SMALL_CAPTURE = KERNEL_BYTES
 """Below this many bytes the reference decoders finish before the kernels would be loaded
@@ -130,13 +131,29 @@ def load_capture(
         raise
     if progress is not None:
         progress(source.size, source.size)
+    linktypes = [int(x) for x in np.unique(frames["linktype"])]
+    return _tables(source, path, index, frames, checksums, linktypes)
+
+
+def _tables(
+    source: CaptureSource,
+    path: str,
+    index: int,
+    frames: FrameTable,
+    checksums: ChecksumTable,
+    linktypes: list[int],
+    **streamed: Any,
+) -> CaptureTables:
+    """The capture's tables, reading frame bytes back from `source` (kept open for as long
+    as the tables live); `streamed`: the fields of a streamed capture."""
+    numbers = frames["frame"]
     file_off = frames["file_off"]
     caplen = frames["caplen"]
-    first = int(frames["frame"][0]) if len(frames) else 1
 
     def read_frame(frame: int) -> bytes:
-        row = frame - first
-        if not 0 <= row < len(frames) or int(file_off[row]) < 0:
+        # Frame numbers ascend; a streamed capture holds only the frames its checks read.
+        row = int(np.searchsorted(numbers, frame))
+        if row >= len(numbers) or int(numbers[row]) != frame or int(file_off[row]) < 0:
             return b""
         return source.read_frame(int(file_off[row]), int(caplen[row]))
 
@@ -144,12 +161,13 @@ def load_capture(
         path=path,
         index=index,
         format=source.format,
-        linktypes=[int(x) for x in np.unique(frames["linktype"])],
+        linktypes=linktypes,
         frames=frames,
         checksums=checksums,
         warnings=list(source.warnings),
         read_frame=read_frame,
         close=source.close,
+        **streamed,
     )
     weakref.finalize(tables, source.close)
     return tables
@@ -201,31 +219,8 @@ def _stream_source(
     if progress is not None:
         progress(source.size, source.size)
     frames, checksums, inputs = sink.finish()
-    numbers = frames["frame"]
-    file_off = frames["file_off"]
-    caplen = frames["caplen"]
-
-    def read_frame(frame: int) -> bytes:
-        # Only kept frames can be read back: the checks read no others.
-        row = int(np.searchsorted(numbers, frame))
-        if row >= len(numbers) or int(numbers[row]) != frame or int(file_off[row]) < 0:
-            return b""
-        return source.read_frame(int(file_off[row]), int(caplen[row]))
-
-    tables = CaptureTables(
-        path=path,
-        index=index,
-        format=source.format,
-        linktypes=sorted(sink.linktypes),
-        frames=frames,
-        checksums=checksums,
-        warnings=list(source.warnings),
-        read_frame=read_frame,
-        close=source.close,
-        complete=False,
-        frame_count=inputs.n_frames,
-        checksum_status=sink.status,
+    return _tables(
+        source, path, index, frames, checksums, sorted(sink.linktypes),
+        complete=False, frame_count=inputs.n_frames, checksum_status=sink.status,
         prepared=inputs,
-    )
-    weakref.finalize(tables, source.close)
-    return tables
+    )  # fmt: skip

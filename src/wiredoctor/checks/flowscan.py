@@ -47,6 +47,24 @@ def _wrap32(diff: Any) -> Any:
 
 
 @numba.njit(cache=True, nogil=True)
+def flow_keys(r: Any) -> tuple[Any, Any]:
+    """(key, reverse key) of a frame record's directional TCP flow: the address halves and
+    port of each side hashed, then the two sides in order (`context.mix`'s splitmix64)."""
+    a = _step(_step(_step(_SEED, np.uint64(r.src_hi)), np.uint64(r.src_lo)), np.uint64(r.sport))
+    b = _step(_step(_step(_SEED, np.uint64(r.dst_hi)), np.uint64(r.dst_lo)), np.uint64(r.dport))
+    return _step(_step(_SEED, a), b), _step(_step(_SEED, b), a)
+
+
+@numba.njit(cache=True, nogil=True)
+def segment(r: Any) -> tuple[Any, Any, Any]:
+    """(TCP flag bits, payload bytes, sequence space occupied: payload + SYN + FIN) of a
+    frame record."""
+    bits = np.int64(r.tcp_flags)
+    data: Any = max(np.int64(r.l4_payload_len), 0)
+    return bits, data, data + (1 if bits & _SYN else 0) + (1 if bits & _FIN else 0)
+
+
+@numba.njit(cache=True, nogil=True)
 def tcp_flows_pass(
     frames: Any, counted: Any, rows: Any, flow: Any, keys: Any, rkeys: Any, seq0: Any,
     slots: Any,
@@ -62,9 +80,7 @@ def tcp_flows_pass(
         r = frames[i]
         if r.ip_proto != 6 or r.sport < 0 or not counted[i]:
             continue
-        a = _step(_step(_step(_SEED, np.uint64(r.src_hi)), np.uint64(r.src_lo)), np.uint64(r.sport))
-        b = _step(_step(_step(_SEED, np.uint64(r.dst_hi)), np.uint64(r.dst_lo)), np.uint64(r.dport))
-        key = _step(_step(_SEED, a), b)
+        key, rkey = flow_keys(r)
         s = key & mask
         while True:
             fl = slots[s]
@@ -75,7 +91,7 @@ def tcp_flows_pass(
                 n_flows += 1
                 slots[s] = fl
                 keys[fl] = key
-                rkeys[fl] = _step(_step(_SEED, b), a)
+                rkeys[fl] = rkey
                 seq0[fl] = r.tcp_seq
                 break
             if keys[fl] == key:
@@ -101,9 +117,7 @@ def tcp_fill_pass(
     for j in range(len(rows)):
         fl = rank[flow[j]]
         r = frames[rows[j]]
-        bits = np.int64(r.tcp_flags)
-        data: Any = max(np.int64(r.l4_payload_len), 0)
-        length = data + (1 if bits & _SYN else 0) + (1 if bits & _FIN else 0)
+        bits, data, length = segment(r)
         seq = _wrap32(np.int64(r.tcp_seq) - seq0[fl])
         window = np.int64(r.tcp_win)
         ack: Any = NONE

@@ -17,11 +17,10 @@ from typing import Any
 import numba
 import numpy as np
 
-from wiredoctor.checks.flowscan import _step, _wrap32
+from wiredoctor.checks.flowscan import _wrap32, flow_keys, segment
 from wiredoctor.checks.plainscan import NONE
 
-_SEED = np.uint64(0x9E3779B97F4A7C15)
-_FIN, _SYN, _RST, _ACK = 1, 2, 4, 16
+_RST, _ACK = 4, 16
 _SYN_FIN_RST = 1 | 2 | 4
 
 
@@ -75,9 +74,7 @@ def tcp_stream_pass(
         r = frames[i]
         if r.ip_proto != 6 or r.sport < 0 or not counted[i]:
             continue
-        a = _step(_step(_step(_SEED, np.uint64(r.src_hi)), np.uint64(r.src_lo)), np.uint64(r.sport))
-        b = _step(_step(_step(_SEED, np.uint64(r.dst_hi)), np.uint64(r.dst_lo)), np.uint64(r.dport))
-        key = _step(_step(_SEED, a), b)
+        key, rkey = flow_keys(r)
         s = key & mask
         while True:
             fl = slots[s]
@@ -88,7 +85,7 @@ def tcp_stream_pass(
                 n_flows += 1
                 slots[s] = fl
                 keys[fl] = key
-                rkeys[fl] = _step(_step(_SEED, b), a)
+                rkeys[fl] = rkey
                 seq0[fl] = r.tcp_seq
                 flow_row[fl] = first_row + i
                 state[0, fl] = NONE
@@ -101,9 +98,7 @@ def tcp_stream_pass(
             if keys[fl] == key:
                 break
             s = (s + np.uint64(1)) & mask
-        bits = np.int64(r.tcp_flags)
-        data: Any = max(np.int64(r.l4_payload_len), 0)
-        length = data + (1 if bits & _SYN else 0) + (1 if bits & _FIN else 0)
+        bits, data, length = segment(r)
         rel_seq = _wrap32(np.int64(r.tcp_seq) - seq0[fl])
         window = np.int64(r.tcp_win)
         ack_raw: Any = NONE

@@ -92,7 +92,7 @@ class ReferencePath:
         self.capture_index = capture_index
         self._verifier: Verifier | None = None
         self._fragments: TrackedFragments | None = None
-        self._out = np.empty(0, dtype=CHECKSUM_DTYPE)
+        self._outs = [np.empty(0, dtype=CHECKSUM_DTYPE), np.empty(0, dtype=CHECKSUM_DTYPE)]
         self.frames_redone = 0
         """Frames verified again in full."""
         self.fragments_added = 0
@@ -128,7 +128,8 @@ class ReferencePath:
         returns the frame table (updated in place; `cksum_row` is left for the caller to
         number) and the batch's checksum rows with the rows of the frames that changed
         replaced. The rows returned may be a buffer this path reuses: they stay valid until
-        its next call (the caller copies them into the capture's table first)."""
+        its call after next (a caller keeps at most the batch before while it finishes the
+        next: a sink reads them on its own thread)."""
         walked = redo[kinds[redo] == REDO_FRAGMENT]
         plan = self._plan(batch, frames, walked) if walked.shape[0] else None
         events = redo
@@ -192,11 +193,14 @@ class ReferencePath:
         flags: npt.NDArray[np.int64],
     ) -> ChecksumTable:
         """The batch's checksum rows with the rows of frames `rows` replaced
-        (`fast.splice.splice`), in this path's output buffer: a fresh table of that size
-        would cost more in page faults and zero-fill than the copy itself."""
+        (`fast.splice.splice`), in one of this path's two output buffers, used in turn: a
+        fresh table of that size would cost more in page faults and zero-fill than the copy
+        itself."""
         need = cks.shape[0] + extra.shape[0]
-        if self._out.shape[0] < need:
-            self._out = np.empty(need + need // 4, dtype=CHECKSUM_DTYPE)
+        self._outs.reverse()
+        out = self._outs[0]
+        if out.shape[0] < need:
+            out = self._outs[0] = np.empty(need + need // 4, dtype=CHECKSUM_DTYPE)
         written = kernel("splice")(
             frames,
             np.ascontiguousarray(cks).view(np.uint8),
@@ -207,9 +211,9 @@ class ReferencePath:
             extra_lo,
             extra_hi,
             flags,
-            self._out.view(np.uint8),
+            out.view(np.uint8),
         )
-        return self._out[:written]
+        return out[:written]
 
     def _plan(self, batch: Batch, frames: FrameTable, walked: npt.NDArray[np.intp]) -> _Plan | None:
         """Plan a batch's walked fragments in compiled code; None when the reference
