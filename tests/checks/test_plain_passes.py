@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from checks.mixedtables import mixed_tables
 from wiredoctor.capture.record import LinkType
 from wiredoctor.checks import passes
-from wiredoctor.checks.context import _LINK_TABLE, _NOTES_READ, build_context
+from wiredoctor.checks.context import LINK_TABLE, NOTES_READ, build_context
 from wiredoctor.checks.options import CheckOptions
 from wiredoctor.checks.plainscan import NONE
 from wiredoctor.checks.tcpflows import tcp_view
@@ -49,7 +49,7 @@ def frame_outputs(frames: npt.NDArray[np.void], mtu: int, compiled: bool) -> Arr
     lists = np.full((5, n), -7, dtype=np.int64)
     counts = np.full(5, -7, dtype=np.int64)
     seen = passes.frame_pass(
-        frames, _LINK_TABLE, mtu, direction, header, lists, counts, compiled=compiled
+        frames, LINK_TABLE, mtu, direction, header, lists, counts, compiled=compiled
     )
     out: Arrays = {"seen": seen, "direction": direction, "header": header, "counts": counts}
     for k in range(5):
@@ -129,7 +129,7 @@ def compare_all(tables: CaptureTables, seed: int) -> None:
     frames, checksums = tables.frames, tables.checksums
     for mtu in (1500, 1400, 0):
         assert_same(*(frame_outputs(frames, mtu, c) for c in SPEEDS))
-    for mask in (_NOTES_READ, 0, 0xFF):
+    for mask in (NOTES_READ, 0, 0xFF):
         for n_frames in (len(frames), 0, max(len(frames) // 2, 1)):
             assert_same(*(checksum_outputs(checksums, n_frames, mask, c) for c in SPEEDS))
     rng = np.random.default_rng(seed)

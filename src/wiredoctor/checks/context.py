@@ -157,10 +157,11 @@ def _link_table() -> I64:
     return table
 
 
-_LINK_TABLE = _link_table()
+LINK_TABLE = _link_table()
+"""`LINK_HEADER` as an array indexed by link type (what the frame pass reads)."""
 
-# Checksum notes a check reads; rows with them are listed even when good.
-_NOTES_READ = int(Note.FFFF_FOR_ZERO | Note.FINAL_DESTINATION | Note.SNAPLEN)
+NOTES_READ = int(Note.FFFF_FOR_ZERO | Note.FINAL_DESTINATION | Note.SNAPLEN)
+"""Checksum notes a check reads: rows with them are listed even when good."""
 
 
 def _counted(frames: npt.NDArray[np.void], window_ns: int, seen: int) -> Mask:
@@ -201,7 +202,7 @@ def _checksum_rows(
     n = len(frames)
     rows = np.empty(len(checksums), dtype=np.int64)
     listed = np.empty(len(checksums), dtype=np.int64)
-    m = checksum_pass(checksums, n, _NOTES_READ, rows, listed)
+    m = checksum_pass(checksums, n, NOTES_READ, rows, listed)
     if not (n and int(frames["frame"][0]) == 1 and int(frames["frame"][-1]) == n):
         # Frame numbers with gaps: look each up (numbers are strictly increasing).
         numbers = np.ascontiguousarray(checksums["frame"]).astype(np.int64)
@@ -236,7 +237,7 @@ def build_context(tables: CaptureTables, options: CheckOptions) -> CheckContext:
     header = np.empty(n, dtype=np.int64)
     lists = np.empty((5, n), dtype=np.int64)
     counts = np.empty(5, dtype=np.int64)
-    seen = frame_pass(frames, _LINK_TABLE, options.mtu, direction, header, lists, counts)
+    seen = frame_pass(frames, LINK_TABLE, options.mtu, direction, header, lists, counts)
     icmp, trailer, pad, cut, over = (lists[k, : counts[k]].copy() for k in range(5))
     return CheckContext(
         tables=tables,

@@ -37,7 +37,7 @@ def _find(slots: Any, keys: Any, key: Any, mask: Any) -> Any:
 
 @numba.njit(cache=True, nogil=True)
 def tcp_stream_pass(
-    frames: Any, counted: Any, first_row: int, slots: Any, keys: Any, rkeys: Any, seq0: Any,
+    frames: Any, counted: Any, first_row: int, slots: Any, keys: Any, rkeys: Any,
     flow_row: Any, state: Any, n_flows: int, rows: Any, flow: Any, seq: Any, ack: Any,
     prev_max_end: Any, ts_ns: Any, frame: Any, flags: Any, seg_len: Any, payload: Any,
     win: Any, ip_len: Any, frame_flags: Any, repeats: Any, pending_flow: Any,
@@ -47,13 +47,14 @@ def tcp_stream_pass(
     outputs (sliced by the caller at the rows already held), flows numbered as first seen
     across batches.
 
-    Per flow (`n_flows` held so far): its key, reverse key, first sequence number, the
-    capture row of its first segment, and `state` rows: highest end so far, last raw ack,
-    last window, the flow of the opposite direction (-1 while not seen), the highest ack
-    relative to that flow's first sequence number (the others NONE before the first
-    segment), and the flows held when the opposite one was last looked for. `slots` (a power
-    of two, -1 filled) is the open-addressing table over `keys`. `ack` gets the raw
-    acknowledgement number (NONE without ACK).
+    Per flow (`n_flows` held so far): its key, reverse key, the capture row of its first
+    segment, and its `state` row (8 words, one cache line: what a row reads together):
+    highest end so far, last raw ack, last window, the flow of the opposite direction (-1
+    while not seen), the highest ack relative to that flow's first sequence number, the
+    flows held when the opposite one was last looked for, the first sequence number (the
+    others NONE before the first segment). `slots` (a power of two, -1 filled) is the
+    open-addressing table over `keys`. `ack` gets the raw acknowledgement number (NONE
+    without ACK).
 
     A segment that occupies no sequence space, is no RST, repeats no ACK and advertises a
     window is read by no check but for its acknowledgement, which counts in the flow's
@@ -64,8 +65,8 @@ def tcp_stream_pass(
     stops before a frame that would open a flow beyond the per-flow arrays or fill `slots`
     over half; the caller grows them and calls again from there.
     """
-    if state.shape[0] != 6 or state.shape[1] < len(keys):
-        raise ValueError("tcp_stream_pass: state must have 6 rows, a column per flow")
+    if state.shape[1] != 8 or state.shape[0] < len(keys):
+        raise ValueError("tcp_stream_pass: state must have a row of 8 per flow")
     mask = np.uint64(len(slots) - 1)
     room = min(len(keys), len(slots) // 2)
     j = 0
@@ -86,42 +87,42 @@ def tcp_stream_pass(
                 slots[s] = fl
                 keys[fl] = key
                 rkeys[fl] = rkey
-                seq0[fl] = r.tcp_seq
                 flow_row[fl] = first_row + i
-                state[0, fl] = NONE
-                state[1, fl] = NONE
-                state[2, fl] = NONE
-                state[3, fl] = -1
-                state[4, fl] = NONE
-                state[5, fl] = -1
+                state[fl, 0] = NONE
+                state[fl, 1] = NONE
+                state[fl, 2] = NONE
+                state[fl, 3] = -1
+                state[fl, 4] = NONE
+                state[fl, 5] = -1
+                state[fl, 6] = r.tcp_seq
                 break
             if keys[fl] == key:
                 break
             s = (s + np.uint64(1)) & mask
         bits, data, length = segment(r)
-        rel_seq = _wrap32(np.int64(r.tcp_seq) - seq0[fl])
+        rel_seq = _wrap32(np.int64(r.tcp_seq) - state[fl, 6])
         window = np.int64(r.tcp_win)
         ack_raw: Any = NONE
         if bits & _ACK:
             ack_raw = np.int64(r.tcp_ack)
-        peer = state[3, fl]
-        if peer < 0 and state[5, fl] != n_flows:
+        peer = state[fl, 3]
+        if peer < 0 and state[fl, 5] != n_flows:
             # Looked up again only when flows were opened since the last time.
             peer = _find(slots, keys, rkeys[fl], mask)
-            state[3, fl] = peer
-            state[5, fl] = n_flows
+            state[fl, 3] = peer
+            state[fl, 5] = n_flows
         if peer >= 0 and ack_raw != NONE:
-            rel_ack = _wrap32(ack_raw - seq0[peer])
-            if rel_ack > state[4, fl]:
-                state[4, fl] = rel_ack
+            rel_ack = _wrap32(ack_raw - state[peer, 6])
+            if rel_ack > state[fl, 4]:
+                state[fl, 4] = rel_ack
         # Wireshark's tcp.analysis.duplicate_ack, as flowscan.tcp_fill_pass.
         pure = data == 0 and bits & _ACK and not bits & _SYN_FIN_RST
-        repeated = pure and ack_raw == state[1, fl] and window == state[2, fl]
-        before = state[0, fl]
+        repeated = pure and ack_raw == state[fl, 1] and window == state[fl, 2]
+        before = state[fl, 0]
         if rel_seq + length > before:
-            state[0, fl] = rel_seq + length
-        state[1, fl] = ack_raw
-        state[2, fl] = window
+            state[fl, 0] = rel_seq + length
+        state[fl, 1] = ack_raw
+        state[fl, 2] = window
         if length == 0 and not bits & _RST and not repeated and window != 0:
             if peer < 0 and ack_raw != NONE:
                 pending_flow[p] = fl

@@ -1,13 +1,14 @@
 """What `check` keeps of a capture read batch by batch: the rows the checks read, not the
 tables.
 
-The fast verifier hands each batch's frame and checksum rows to `StreamedChecks.add` while
-they are still in cache, then writes the next batch over them. From each batch this keeps:
-the per-frame direction, link-header size and "counted" flag; the row lists of the frame
-pass; the checksum rows the checks read (bad, unverified, illegal, or with a note they read)
-and the count of every status; the frame rows those lists and rows point at, and the first
-frame of every TCP flow; and the TCP flow view, built by `flowstream` with its per-flow
-state carried from batch to batch. `StreamedInputs.context` then makes the same
+The fast verifier hands each batch's frame and checksum rows to `StreamedChecks.add` (on a
+thread of its own), then writes the batch after next over them. From each batch this keeps:
+the row lists of the frame pass; the checksum rows the checks read (bad, unverified,
+illegal, or with a note they read) and the count of every status; the frame rows those
+lists and rows point at, and the first frame of every TCP flow, with their direction,
+link-header size and "counted" flag (the checks read per-frame values there only); and the
+TCP flow view, built by `flowstream` with its per-flow state carried from batch to batch,
+without the segments no check reads. `StreamedInputs.context` then makes the same
 `CheckContext` that `build_context` makes from whole tables (the differential tests hold
 the two to the same findings).
 
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wiredoctor.checks.context import _LINK_TABLE, _NOTES_READ, CheckContext, partial_rows
+from wiredoctor.checks.context import LINK_TABLE, NOTES_READ, CheckContext, partial_rows
 from wiredoctor.checks.options import CheckOptions
 from wiredoctor.checks.passes import (
     checksum_pass,
@@ -54,8 +55,9 @@ FIRST_FLOWS = 1 << 14
 """Flows the per-flow arrays hold at first (doubled when full)."""
 
 
-FLOW_STATE_ROWS = 6
-"""Rows of per-flow state `flowstream.tcp_stream_pass` keeps (it refuses any other shape)."""
+FLOW_STATE = 8
+"""Words of state per flow `flowstream.tcp_stream_pass` keeps, a row of 64 bytes (it
+refuses any other shape)."""
 
 
 class NeedTables(Exception):
@@ -92,9 +94,8 @@ class StreamedView:
         self.slots = np.full(FIRST_FLOWS * 4, -1, dtype=np.int64)
         self.keys = np.empty(FIRST_FLOWS, dtype=np.uint64)
         self.rkeys = np.empty(FIRST_FLOWS, dtype=np.uint64)
-        self.seq0 = np.empty(FIRST_FLOWS, dtype=np.int64)
         self.flow_row = np.empty(FIRST_FLOWS, dtype=np.int64)
-        self.state = np.empty((FLOW_STATE_ROWS, FIRST_FLOWS), dtype=np.int64)
+        self.state = np.empty((FIRST_FLOWS, FLOW_STATE), dtype=np.int64)
         self.pending = 0
         self.pending_flow = np.empty(0, dtype=np.int32)
         self.pending_ack = np.empty(0, dtype=np.uint32)
@@ -111,13 +112,13 @@ class StreamedView:
     def _more_flows(self) -> None:
         """Double the per-flow arrays, and the slot table with them."""
         size = 2 * self.keys.shape[0]
-        for name in ("keys", "rkeys", "seq0", "flow_row"):
+        for name in ("keys", "rkeys", "flow_row"):
             old = getattr(self, name)
             grown = np.empty(size, dtype=old.dtype)
             grown[: self.n_flows] = old[: self.n_flows]
             setattr(self, name, grown)
-        state = np.empty((FLOW_STATE_ROWS, size), dtype=np.int64)
-        state[:, : self.n_flows] = self.state[:, : self.n_flows]
+        state = np.empty((size, FLOW_STATE), dtype=np.int64)
+        state[: self.n_flows] = self.state[: self.n_flows]
         self.state = state
         self.slots = np.full(size * 4, -1, dtype=np.int64)
         tcp_stream_slots(self.slots, self.keys, self.n_flows)
@@ -138,7 +139,7 @@ class StreamedView:
             outputs = [col[self.size : need] for col in self.cols.values()]
             done, written, self.n_flows, pending = tcp_stream(
                 frames[start:], counted[start:], first_row + start,
-                self.slots, self.keys, self.rkeys, self.seq0, self.flow_row, self.state,
+                self.slots, self.keys, self.rkeys, self.flow_row, self.state,
                 self.n_flows, *outputs, self.pending_flow[self.pending : owed],
                 self.pending_ack[self.pending : owed],
             )  # fmt: skip
@@ -154,11 +155,12 @@ class StreamedView:
     def finish(self) -> TcpView:
         """The view, flows numbered in key order (as `tcpflows.tcp_view` numbers them)."""
         n_flows, size = self.n_flows, self.size
-        rank, reverse, seq0 = order_flows(self.keys, self.rkeys, self.seq0, n_flows)
+        first_seq = np.ascontiguousarray(self.state[:n_flows, 6])
+        rank, reverse, seq0 = order_flows(self.keys, self.rkeys, first_seq, n_flows)
         c = {name: col[:size] for name, col in self.cols.items()}
         # The highest ack of each flow, counted by the stream pass for rows it did not keep.
         max_ack = np.empty(n_flows, dtype=np.int64)
-        max_ack[rank] = self.state[4, :n_flows]
+        max_ack[rank] = self.state[:n_flows, 4]
         tcp_stream_finish(
             c["flow"], c["ack"], rank, seq0, reverse, max_ack,
             self.pending_flow[: self.pending], self.pending_ack[: self.pending],
@@ -310,7 +312,7 @@ class StreamedChecks:
         lists = np.empty((5, n), dtype=np.int64)  # pages touched only as far as listed
         counts = np.empty(5, dtype=np.int64)
         seen = frame_pass(
-            frames, _LINK_TABLE, self.options.mtu, direction, header, lists, counts, compiled=True
+            frames, LINK_TABLE, self.options.mtu, direction, header, lists, counts, compiled=True
         )
         if seen & 2:
             raise NeedTables("a Linux cooked capture")
@@ -320,7 +322,7 @@ class StreamedChecks:
             counted[:] = True
         row_of = np.empty(len(checksums), dtype=np.int64)
         listed = np.empty(len(checksums), dtype=np.int64)
-        m = checksum_pass(checksums, first_row + n, _NOTES_READ, row_of, listed, compiled=True)
+        m = checksum_pass(checksums, first_row + n, NOTES_READ, row_of, listed, compiled=True)
         picked = listed[:m]
         self.checksums.append(checksums[picked])
         self.cksum_frame_row.append(row_of[picked])

@@ -98,7 +98,7 @@ _TCP_FILL = (
     U32, U16, I32, I32, U16, U32, U32, BOOL, I64_2D,
 )  # fmt: skip
 _TCP_STREAM = (
-    FRAMES, BOOL, INT, I64, U64, U64, I64, I64, I64_2D, INT,
+    FRAMES, BOOL, INT, I64, U64, U64, I64, I64_2D, INT,
     I64, I64, I64, I64, I64, I64, U32, U16, I32, I32, U16, U32, U32, BOOL, I32, U32,
 )  # fmt: skip
 
