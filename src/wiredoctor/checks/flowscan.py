@@ -56,6 +56,18 @@ def flow_keys(r: Any) -> tuple[Any, Any]:
 
 
 @numba.njit(cache=True, nogil=True)
+def slot_of(slots: Any, keys: Any, key: Any, mask: Any) -> Any:
+    """The slot of the open-addressing table `slots` (flow ids, -1 for empty; `mask` its
+    size less one) that holds `key`'s flow, or the empty slot where it would go."""
+    s = key & mask
+    while True:
+        fl = slots[s]
+        if fl < 0 or keys[fl] == key:
+            return s
+        s = (s + np.uint64(1)) & mask
+
+
+@numba.njit(cache=True, nogil=True)
 def segment(r: Any) -> tuple[Any, Any, Any]:
     """(TCP flag bits, payload bytes, sequence space occupied: payload + SYN + FIN) of a
     frame record."""
@@ -81,22 +93,17 @@ def tcp_flows_pass(
         if r.ip_proto != 6 or r.sport < 0 or not counted[i]:
             continue
         key, rkey = flow_keys(r)
-        s = key & mask
-        while True:
-            fl = slots[s]
-            if fl < 0:
-                if 2 * (n_flows + 1) > len(slots):
-                    return n_rows, -1  # over half full: the caller retries with more slots
-                fl = n_flows
-                n_flows += 1
-                slots[s] = fl
-                keys[fl] = key
-                rkeys[fl] = rkey
-                seq0[fl] = r.tcp_seq
-                break
-            if keys[fl] == key:
-                break
-            s = (s + np.uint64(1)) & mask
+        s = slot_of(slots, keys, key, mask)
+        fl = slots[s]
+        if fl < 0:
+            if 2 * (n_flows + 1) > len(slots):
+                return n_rows, -1  # over half full: the caller retries with more slots
+            fl = n_flows
+            n_flows += 1
+            slots[s] = fl
+            keys[fl] = key
+            rkeys[fl] = rkey
+            seq0[fl] = r.tcp_seq
         rows[n_rows] = i
         flow[n_rows] = fl
         n_rows += 1

@@ -17,22 +17,11 @@ from typing import Any
 import numba
 import numpy as np
 
-from wiredoctor.checks.flowscan import _wrap32, flow_keys, segment
+from wiredoctor.checks.flowscan import _wrap32, flow_keys, segment, slot_of
 from wiredoctor.checks.plainscan import NONE
 
 _RST, _ACK = 4, 16
 _SYN_FIN_RST = 1 | 2 | 4
-
-
-@numba.njit(cache=True, nogil=True)
-def _find(slots: Any, keys: Any, key: Any, mask: Any) -> Any:
-    """The flow holding `key` in the open-addressing table, or -1."""
-    s = key & mask
-    while True:
-        fl = slots[s]
-        if fl < 0 or keys[fl] == key:
-            return fl
-        s = (s + np.uint64(1)) & mask
 
 
 @numba.njit(cache=True, nogil=True)
@@ -76,29 +65,24 @@ def tcp_stream_pass(
         if r.ip_proto != 6 or r.sport < 0 or not counted[i]:
             continue
         key, rkey = flow_keys(r)
-        s = key & mask
-        while True:
-            fl = slots[s]
-            if fl < 0:
-                if n_flows + 1 > room:
-                    return i, j, n_flows, p
-                fl = n_flows
-                n_flows += 1
-                slots[s] = fl
-                keys[fl] = key
-                rkeys[fl] = rkey
-                flow_row[fl] = first_row + i
-                state[fl, 0] = NONE
-                state[fl, 1] = NONE
-                state[fl, 2] = NONE
-                state[fl, 3] = -1
-                state[fl, 4] = NONE
-                state[fl, 5] = -1
-                state[fl, 6] = r.tcp_seq
-                break
-            if keys[fl] == key:
-                break
-            s = (s + np.uint64(1)) & mask
+        s = slot_of(slots, keys, key, mask)
+        fl = slots[s]
+        if fl < 0:
+            if n_flows + 1 > room:
+                return i, j, n_flows, p
+            fl = n_flows
+            n_flows += 1
+            slots[s] = fl
+            keys[fl] = key
+            rkeys[fl] = rkey
+            flow_row[fl] = first_row + i
+            state[fl, 0] = NONE
+            state[fl, 1] = NONE
+            state[fl, 2] = NONE
+            state[fl, 3] = -1
+            state[fl, 4] = NONE
+            state[fl, 5] = -1
+            state[fl, 6] = r.tcp_seq
         bits, data, length = segment(r)
         rel_seq = _wrap32(np.int64(r.tcp_seq) - state[fl, 6])
         window = np.int64(r.tcp_win)
@@ -108,7 +92,7 @@ def tcp_stream_pass(
         peer = state[fl, 3]
         if peer < 0 and state[fl, 5] != n_flows:
             # Looked up again only when flows were opened since the last time.
-            peer = _find(slots, keys, rkeys[fl], mask)
+            peer = slots[slot_of(slots, keys, rkeys[fl], mask)]
             state[fl, 3] = peer
             state[fl, 5] = n_flows
         if peer >= 0 and ack_raw != NONE:
@@ -152,10 +136,7 @@ def tcp_stream_slots(slots: Any, keys: Any, n_flows: int) -> None:
     """Fill a fresh `slots` table (a power of two, -1 filled) with the first `n_flows` keys."""
     mask = np.uint64(len(slots) - 1)
     for fl in range(n_flows):
-        s = keys[fl] & mask
-        while slots[s] >= 0:
-            s = (s + np.uint64(1)) & mask
-        slots[s] = fl
+        slots[slot_of(slots, keys, keys[fl], mask)] = fl
 
 
 @numba.njit(cache=True, nogil=True)
