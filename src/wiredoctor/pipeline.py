@@ -6,11 +6,13 @@ records that carry printed fields instead of bytes): for them, loading the compi
 would cost more than decoding in Python. So do captures of up to FIRST_RUN_FRAMES frames
 while the compiled kernels are not built yet (the first run after an install that did not
 build them): building takes longer than decoding them, so the build is started in the
-background for the runs after (`native.background`).
+background for the runs after (`native.background`). For `check`, a capture on the fast
+path is streamed through the checks instead of held (`checks.streamed`).
 
-Always holds: the tables returned are exactly what the reference decoders would produce
-(the differential tests hold both speeds to that); reader warnings are kept, not printed;
-the capture source stays open for `read_frame` until `close()` or until the tables go.
+Always holds: the tables returned are exactly what the reference decoders would produce, or
+for a streamed capture exactly the rows of them its checks read (the differential tests
+hold both speeds, and both ways, to that); reader warnings are kept, not printed; the
+capture source stays open for `read_frame` until `close()` or until the tables go.
 """
 
 from __future__ import annotations

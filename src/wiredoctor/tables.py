@@ -219,7 +219,8 @@ class CaptureTables:
         return len(self.frames) if self.complete else self.frame_count
 
     def status_counts(self, statuses: int) -> npt.NDArray[np.int64]:
-        """Checksums per status value 0..statuses-1 of the whole capture."""
+        """Checksums of the whole capture per status value: index s counts status s, with
+        at least `statuses` entries (more when a higher status value occurs)."""
         if self.complete or self.checksum_status is None:
             counts: npt.NDArray[np.int64] = np.bincount(
                 self.checksums["status"].astype(np.int64), minlength=statuses

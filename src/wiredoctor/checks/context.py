@@ -224,14 +224,14 @@ def partial_rows(checksums: npt.NDArray[np.void], listed: I64, rows: I64) -> I64
 
 def build_context(tables: CaptureTables, options: CheckOptions) -> CheckContext:
     """Everything the checks share for one capture."""
-    frames = tables.frames
-    checksums = tables.checksums
-    n = len(frames)
     prepared = tables.prepared
     if prepared is not None:
         # A capture `check` streamed: its inputs were kept while it was read.
         made: CheckContext = prepared.context(tables, options)
         return made
+    frames = tables.frames
+    checksums = tables.checksums
+    n = len(frames)
     rows, listed = _checksum_rows(frames, checksums)
     direction = np.empty(n, dtype=np.uint8)
     header = np.empty(n, dtype=np.int64)

@@ -41,7 +41,7 @@ def _step(h: Any, value: Any) -> Any:
 
 
 @numba.njit(cache=True, nogil=True)
-def _wrap32(diff: Any) -> Any:
+def wrap32(diff: Any) -> Any:
     # RFC 1982 serial arithmetic, as `context.wrap32`.
     return ((diff + _HALF) & _LOW32) - _HALF
 
@@ -125,7 +125,7 @@ def tcp_fill_pass(
         fl = rank[flow[j]]
         r = frames[rows[j]]
         bits, data, length = segment(r)
-        seq = _wrap32(np.int64(r.tcp_seq) - seq0[fl])
+        seq = wrap32(np.int64(r.tcp_seq) - seq0[fl])
         window = np.int64(r.tcp_win)
         ack: Any = NONE
         ack_raw: Any = NONE
@@ -133,7 +133,7 @@ def tcp_fill_pass(
             ack_raw = np.int64(r.tcp_ack)
             peer = reverse[fl]
             if peer >= 0:
-                ack = _wrap32(ack_raw - seq0[peer])
+                ack = wrap32(ack_raw - seq0[peer])
         wide[0, j] = fl
         wide[1, j] = seq
         wide[2, j] = ack

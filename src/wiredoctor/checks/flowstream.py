@@ -1,13 +1,13 @@
 """The TCP flow view built batch by batch while a capture is read, compiled with numba.
 
 `flowscan` builds the view from a whole frame table in two passes; these kernels build the
-same view from one batch of frame rows at a time (rows just written by the verifier, still
-in cache), keeping per-flow state between batches, so `check` never needs the whole frame
-table. Flows get first-seen ids here; `streamed.StreamedView.finish` renumbers them in key
-order and turns the raw acknowledgement numbers into the peer's relative ones, which needs
-every flow's first sequence number and so waits for the last batch. Always holds: the
-kernels allocate nothing (the caller passes every output, with room for one row per frame
-of the batch); rows stay in capture order; only `passes` imports this module.
+same view from one batch of frame rows at a time, as the verifier finishes them, keeping
+per-flow state between batches, so `check` never needs the whole frame table. Flows get
+first-seen ids here; `streamed.StreamedView.finish` renumbers them in key order and turns
+the raw acknowledgement numbers into the peer's relative ones, which needs every flow's
+first sequence number and so waits for the last batch. Always holds: the kernels allocate
+nothing (the caller passes every output, with room for one row per frame of the batch);
+rows stay in capture order; only `passes` imports this module.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from wiredoctor.checks.flowscan import _wrap32, flow_keys, segment, slot_of
+from wiredoctor.checks.flowscan import flow_keys, segment, slot_of, wrap32
 from wiredoctor.checks.plainscan import NONE
 
 _RST, _ACK = 4, 16
@@ -84,7 +84,7 @@ def tcp_stream_pass(
             state[fl, 5] = -1
             state[fl, 6] = r.tcp_seq
         bits, data, length = segment(r)
-        rel_seq = _wrap32(np.int64(r.tcp_seq) - state[fl, 6])
+        rel_seq = wrap32(np.int64(r.tcp_seq) - state[fl, 6])
         window = np.int64(r.tcp_win)
         ack_raw: Any = NONE
         if bits & _ACK:
@@ -96,7 +96,7 @@ def tcp_stream_pass(
             state[fl, 3] = peer
             state[fl, 5] = n_flows
         if peer >= 0 and ack_raw != NONE:
-            rel_ack = _wrap32(ack_raw - state[peer, 6])
+            rel_ack = wrap32(ack_raw - state[peer, 6])
             if rel_ack > state[fl, 4]:
                 state[fl, 4] = rel_ack
         # Wireshark's tcp.analysis.duplicate_ack, as flowscan.tcp_fill_pass.
@@ -154,7 +154,7 @@ def tcp_stream_finish(
         value = ack[j]
         if value != NONE:
             peer = reverse[fl]
-            value = _wrap32(value - seq0[peer]) if peer >= 0 else NONE
+            value = wrap32(value - seq0[peer]) if peer >= 0 else NONE
             ack[j] = value
             if value > max_ack[fl]:
                 max_ack[fl] = value
@@ -162,6 +162,6 @@ def tcp_stream_finish(
         fl = rank[pending_flow[k]]
         peer = reverse[fl]
         if peer >= 0:
-            value = _wrap32(np.int64(pending_ack[k]) - seq0[peer])
+            value = wrap32(np.int64(pending_ack[k]) - seq0[peer])
             if value > max_ack[fl]:
                 max_ack[fl] = value
