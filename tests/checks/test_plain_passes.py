@@ -1,7 +1,8 @@
 """The numpy table passes (`plainscan`, used for small captures) fill exactly what the numba
-passes (`rowscan`, `flowscan`, used for large ones) fill: every output array, count and
-returned value, on generated tables, on hypothesis tables with narrow value ranges (so flows,
-duplicates and edge values collide), and on every capture of the shared corpus."""
+passes (`rowscan`, used for large ones) fill: every output array, count and returned value;
+and the TCP flow view of the compiled pass (`flowstream`) is the numpy view without the rows
+no check reads. On generated tables, on hypothesis tables with narrow value ranges (so
+flows, duplicates and edge values collide), and on every capture of the shared corpus."""
 
 from __future__ import annotations
 
@@ -20,8 +21,7 @@ from wiredoctor.capture.record import LinkType
 from wiredoctor.checks import passes
 from wiredoctor.checks.context import LINK_TABLE, NOTES_READ, build_context
 from wiredoctor.checks.options import CheckOptions
-from wiredoctor.checks.plainscan import NONE
-from wiredoctor.checks.tcpflows import tcp_view
+from wiredoctor.checks.tcpflows import RST, TcpView, build_view, tcp_view
 from wiredoctor.pipeline import load_capture
 from wiredoctor.tables import CaptureTables, FrameFlag, empty_checksums, empty_frames
 
@@ -66,47 +66,37 @@ def checksum_outputs(
     return {"m": m, "row_of": row_of, "listed": listed[:m]}
 
 
-def flow_outputs(frames: npt.NDArray[np.void], counted: Any, compiled: bool) -> Arrays:
-    n = len(frames)
-    rows, flow, seq0 = (np.full(n, -7, dtype=np.int64) for _ in range(3))
-    keys, rkeys = (np.zeros(n, dtype=np.uint64) for _ in range(2))
-    n_rows, n_flows = passes.tcp_flows(
-        frames, counted, rows, flow, keys, rkeys, seq0, compiled=compiled
+_PER_FLOW = ("n_flows", "reverse", "seq0", "flow_row", "peer_ack")
+
+
+def assert_same_view(kernel: TcpView, plain: TcpView) -> None:
+    """The compiled view is the numpy view without the rows no check reads: every per-flow
+    value equal, every row it keeps equal, and every row it leaves out a segment without
+    sequence space, RST, repeated ACK, zero window or text marks."""
+    assert_same(
+        {name: getattr(kernel, name) for name in _PER_FLOW},
+        {name: getattr(plain, name) for name in _PER_FLOW},
     )
-    return {
-        "n_rows": n_rows, "n_flows": n_flows, "rows": rows[:n_rows], "flow": flow[:n_rows],
-        "keys": keys[:n_flows], "rkeys": rkeys[:n_flows], "seq0": seq0[:n_flows],
-    }  # fmt: skip
+    at = np.searchsorted(plain.rows, kernel.rows)
+    assert np.array_equal(plain.rows[np.minimum(at, max(len(plain.rows) - 1, 0))], kernel.rows)
+    per_row = [f.name for f in fields(TcpView) if f.name not in _PER_FLOW]
+    assert_same(
+        {name: getattr(kernel, name) for name in per_row},
+        {name: getattr(plain, name)[at] for name in per_row},
+    )
+    left = np.ones(len(plain.rows), dtype=bool)
+    left[at] = False
+    assert (plain.seg_len[left] == 0).all()
+    assert ((plain.flags[left] & RST) == 0).all()
+    assert not plain.repeats_ack[left].any()
+    assert (plain.win[left] != 0).all()
+    text = FrameFlag.TEXT_FIELDS | FrameFlag.TEXT_RETRANSMISSION | FrameFlag.TEXT_DUP_ACK
+    assert ((plain.frame_flags[left] & text) == 0).all()
 
 
-def fill_outputs(
-    frames: npt.NDArray[np.void], flows: Arrays, rng: np.random.Generator, compiled: bool
-) -> Arrays:
-    """tcp_fill_pass with arbitrary dense ids, peers, first sequence numbers and starting
-    state (not only what the view passes), so every input reaches the outputs."""
-    n_rows, n_flows = flows["n_rows"], flows["n_flows"]
-    rank = rng.permutation(n_flows).astype(np.int64)
-    reverse = np.where(rng.random(n_flows) < 0.3, -1, rng.integers(0, max(n_flows, 1), n_flows))
-    seq0 = rng.integers(0, 2**32, n_flows).astype(np.int64)
-    state = np.where(rng.random((4, n_flows)) < 0.5, NONE, rng.integers(-(2**33), 2**33))
-    state = state.astype(np.int64)
-    out: Arrays = {
-        "wide": np.full((4, n_rows), -7, dtype=np.int64),
-        "frame": np.zeros(n_rows, dtype=np.uint32),
-        "flags": np.zeros(n_rows, dtype=np.uint16),
-        "seg_len": np.zeros(n_rows, dtype=np.int32),
-        "payload": np.zeros(n_rows, dtype=np.int32),
-        "win": np.zeros(n_rows, dtype=np.uint16),
-        "ip_len": np.zeros(n_rows, dtype=np.uint32),
-        "frame_flags": np.zeros(n_rows, dtype=np.uint32),
-        "repeats": np.zeros(n_rows, dtype=bool),
-        "state": state,
-    }
-    passes.tcp_fill(
-        frames, flows["rows"], flows["flow"], rank, seq0, reverse.astype(np.int64),
-        *out.values(), compiled=compiled,
-    )  # fmt: skip
-    return out
+def views(frames: npt.NDArray[np.void], counted: Any) -> tuple[TcpView, TcpView]:
+    """(compiled view, numpy view) of one table."""
+    return build_view(frames, counted, compiled=True), build_view(frames, counted, compiled=False)
 
 
 def context_and_view(
@@ -120,8 +110,7 @@ def context_and_view(
         value = getattr(ctx, f.name)
         if isinstance(value, np.ndarray) and f.name not in ("frames", "checksums"):
             out[f"ctx.{f.name}"] = value
-    for f in fields(view):
-        out[f"view.{f.name}"] = getattr(view, f.name)
+    out["view"] = view
     return out
 
 
@@ -134,16 +123,14 @@ def compare_all(tables: CaptureTables, seed: int) -> None:
             assert_same(*(checksum_outputs(checksums, n_frames, mask, c) for c in SPEEDS))
     rng = np.random.default_rng(seed)
     for counted in (np.ones(len(frames), dtype=bool), rng.random(len(frames)) < 0.8):
-        flows = [flow_outputs(frames, counted, c) for c in SPEEDS]
-        assert_same(*flows)
-        fills = [fill_outputs(frames, flows[0], np.random.default_rng(seed), c) for c in SPEEDS]
-        assert_same(*fills)
+        assert_same_view(*views(frames, counted))
 
 
 def compare_context(tables: CaptureTables, monkeypatch: Any) -> None:
     for options in (CheckOptions(), CheckOptions(mtu=1400)):
         kernel = context_and_view(tables, options, 0, monkeypatch)
         plain = context_and_view(tables, options, 1 << 62, monkeypatch)
+        assert_same_view(kernel.pop("view"), plain.pop("view"))
         assert_same(kernel, plain)
 
 
@@ -231,5 +218,5 @@ def test_corpus(corpus_tables: list[CaptureTables], monkeypatch: pytest.MonkeyPa
     for seed, tables in enumerate(corpus_tables):
         compare_all(tables, seed)
         compare_context(tables, monkeypatch)
-        flows += flow_outputs(tables.frames, np.ones(len(tables.frames), bool), False)["n_flows"]
+        flows += views(tables.frames, np.ones(len(tables.frames), dtype=bool))[1].n_flows
     assert flows > 300

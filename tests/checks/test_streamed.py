@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from wiredoctor.analysis import analyse
-from wiredoctor.checks import streamed
+from wiredoctor.checks import tcpflows
 from wiredoctor.checks.options import CheckOptions
 from wiredoctor.checks.run import run_checks
 from wiredoctor.checksum.arith import internet_checksum, pseudo_header_sum_ipv4
@@ -125,7 +125,7 @@ def test_streamed_checks_equal_whole_tables_with_many_flows(
         kept = stream_capture(str(many_flows), options, window_bytes=window)
         assert kept is not None
         _same(whole, kept, options)
-        assert kept.prepared.view.n_flows == 18_000 > streamed.FIRST_FLOWS
+        assert kept.prepared.view.n_flows == 18_000 > tcpflows.FIRST_FLOWS
     counts = {f.symbol: f.facts["count"] for f in run_checks(kept, OPTIONS[1])}
     assert counts == {
         "syn-ack-mismatch": 93,  # 9000 / 97, rounded up

@@ -2,7 +2,7 @@
 share.
 
 Always holds: `mix` is the splitmix64 finaliser applied column by column, exactly what the
-numba flow pass (`flowscan`) computes per row, so hashes from either path are equal; the
+numba flow pass (`flowstream`) computes per row, so hashes from either path are equal; the
 arithmetic wraps modulo 2^64 and never warns.
 """
 

@@ -1,13 +1,16 @@
-"""The TCP flow view built batch by batch while a capture is read, compiled with numba.
+"""The TCP flow view built batch by batch, compiled with numba.
 
-`flowscan` builds the view from a whole frame table in two passes; these kernels build the
-same view from one batch of frame rows at a time, as the verifier finishes them, keeping
-per-flow state between batches, so `check` never needs the whole frame table. Flows get
-first-seen ids here; `streamed.StreamedView.finish` renumbers them in key order and turns
-the raw acknowledgement numbers into the peer's relative ones, which needs every flow's
-first sequence number and so waits for the last batch. Always holds: the kernels allocate
-nothing (the caller passes every output, with room for one row per frame of the batch);
-rows stay in capture order; only `passes` imports this module.
+The structured frame table is wide (one record of ~200 bytes per frame); reading a dozen of
+its columns one by one walks all of it a dozen times, so the pass reads each record once. It
+takes one batch of frame rows at a time, as the verifier finishes them, keeping per-flow
+state between batches, so `check` never needs the whole frame table (a whole table is one
+batch: `tcpflows.tcp_view`); `plainscan` holds the numpy passes small tables take. Flow keys
+are the same splitmix64 as `context.mix`. Flows get first-seen ids here;
+`tcpflows.StreamedView.finish` renumbers them in key order and turns the raw acknowledgement
+numbers into the peer's relative ones, which needs every flow's first sequence number and so
+waits for the last batch. Always holds: the kernels allocate nothing (the caller passes
+every output, with room for one row per frame of the batch); rows stay in capture order;
+only `passes` imports this module.
 """
 
 from __future__ import annotations
@@ -17,11 +20,67 @@ from typing import Any
 import numba
 import numpy as np
 
-from wiredoctor.checks.flowscan import flow_keys, segment, slot_of, wrap32
+# NONE: below any relative sequence number, "no value" in the view's int64 columns; one
+# definition for both speeds.
 from wiredoctor.checks.plainscan import NONE
+from wiredoctor.tables import FrameFlag
 
-_RST, _ACK = 4, 16
+_SEED = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_FIN, _SYN, _RST, _ACK = 1, 2, 4, 16
+# What a text capture printed of a segment (it may mark a pure ACK a dup ACK or a
+# retransmission, and its windows are not on the wire): the checks read all three.
+_TEXT = int(FrameFlag.TEXT_FIELDS | FrameFlag.TEXT_RETRANSMISSION | FrameFlag.TEXT_DUP_ACK)
 _SYN_FIN_RST = 1 | 2 | 4
+_HALF = 1 << 31
+_LOW32 = 0xFFFF_FFFF
+
+
+@numba.njit(cache=True, nogil=True)
+def _step(h: Any, value: Any) -> Any:
+    """One column of `context.mix`: xor the value in, then the splitmix64 finaliser."""
+    h = h ^ value
+    h = (h ^ (h >> _S30)) * _M1
+    h = (h ^ (h >> _S27)) * _M2
+    return h ^ (h >> _S31)
+
+
+@numba.njit(cache=True, nogil=True)
+def wrap32(diff: Any) -> Any:
+    # RFC 1982 serial arithmetic, as `context.wrap32`.
+    return ((diff + _HALF) & _LOW32) - _HALF
+
+
+@numba.njit(cache=True, nogil=True)
+def flow_keys(r: Any) -> tuple[Any, Any]:
+    """(key, reverse key) of a frame record's directional TCP flow: the address halves and
+    port of each side hashed, then the two sides in order (`context.mix`'s splitmix64)."""
+    a = _step(_step(_step(_SEED, np.uint64(r.src_hi)), np.uint64(r.src_lo)), np.uint64(r.sport))
+    b = _step(_step(_step(_SEED, np.uint64(r.dst_hi)), np.uint64(r.dst_lo)), np.uint64(r.dport))
+    return _step(_step(_SEED, a), b), _step(_step(_SEED, b), a)
+
+
+@numba.njit(cache=True, nogil=True)
+def slot_of(slots: Any, keys: Any, key: Any, mask: Any) -> Any:
+    """The slot of the open-addressing table `slots` (flow ids, -1 for empty; `mask` its
+    size less one) that holds `key`'s flow, or the empty slot where it would go."""
+    s = key & mask
+    while True:
+        fl = slots[s]
+        if fl < 0 or keys[fl] == key:
+            return s
+        s = (s + np.uint64(1)) & mask
+
+
+@numba.njit(cache=True, nogil=True)
+def segment(r: Any) -> tuple[Any, Any, Any]:
+    """(TCP flag bits, payload bytes, sequence space occupied: payload + SYN + FIN) of a
+    frame record."""
+    bits = np.int64(r.tcp_flags)
+    data: Any = max(np.int64(r.l4_payload_len), 0)
+    return bits, data, data + (1 if bits & _SYN else 0) + (1 if bits & _FIN else 0)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -45,14 +104,15 @@ def tcp_stream_pass(
     open-addressing table over `keys`. `ack` gets the raw acknowledgement number (NONE
     without ACK).
 
-    A segment that occupies no sequence space, is no RST, repeats no ACK and advertises a
-    window is read by no check but for its acknowledgement, which counts in the flow's
-    highest ack: such a row is not written (most pure ACKs of a bulk transfer). Its ack is
-    counted here when the opposite direction was seen already, else it is appended to
-    `pending_flow`/`pending_ack` (the flow and the raw ack, 8 bytes instead of a row) for
-    `tcp_stream_finish`. Returns (frames done, rows written, flows held, acks pending): it
-    stops before a frame that would open a flow beyond the per-flow arrays or fill `slots`
-    over half; the caller grows them and calls again from there.
+    A segment that occupies no sequence space, is no RST, repeats no ACK, advertises a
+    window and carries no text marks (a text capture may mark it a dup ACK or a
+    retransmission itself) is read by no check but for its acknowledgement, which counts in
+    the flow's highest ack: such a row is not written (most pure ACKs of a bulk transfer).
+    Its ack is counted here when the opposite direction was seen already, else it is
+    appended to `pending_flow`/`pending_ack` (the flow and the raw ack, 8 bytes instead of a
+    row) for `tcp_stream_finish`. Returns (frames done, rows written, flows held, acks
+    pending): it stops before a frame that would open a flow beyond the per-flow arrays or
+    fill `slots` over half; the caller grows them and calls again from there.
     """
     if state.shape[1] != 8 or state.shape[0] < len(keys):
         raise ValueError("tcp_stream_pass: state must have a row of 8 per flow")
@@ -99,7 +159,7 @@ def tcp_stream_pass(
             rel_ack = wrap32(ack_raw - state[peer, 6])
             if rel_ack > state[fl, 4]:
                 state[fl, 4] = rel_ack
-        # Wireshark's tcp.analysis.duplicate_ack, as flowscan.tcp_fill_pass.
+        # Wireshark's tcp.analysis.duplicate_ack, as plainscan.tcp_fill_pass.
         pure = data == 0 and bits & _ACK and not bits & _SYN_FIN_RST
         repeated = pure and ack_raw == state[fl, 1] and window == state[fl, 2]
         before = state[fl, 0]
@@ -107,7 +167,7 @@ def tcp_stream_pass(
             state[fl, 0] = rel_seq + length
         state[fl, 1] = ack_raw
         state[fl, 2] = window
-        if length == 0 and not bits & _RST and not repeated and window != 0:
+        if length == 0 and not bits & _RST and not repeated and window != 0 and not r.flags & _TEXT:
             if peer < 0 and ack_raw != NONE:
                 pending_flow[p] = fl
                 pending_ack[p] = ack_raw

@@ -1,6 +1,6 @@
 """Which speed runs the table passes: the compiled kernels for large tables, numpy for small.
 
-`rowscan` and `flowscan` read each wide frame record once in compiled loops, which pays off
+`rowscan` and `flowstream` read each wide frame record once in compiled loops, which pays off
 on captures of hundreds of thousands of frames; loading their compiled code (through
 `wiredoctor.native`: the shared library, or numba's JIT) costs more than a whole-column
 numpy pass (`plainscan`) over a table of a few thousand rows. This is the one place that
@@ -26,9 +26,6 @@ I64 = npt.NDArray[np.int64]
 
 KERNEL_ROWS = 50_000
 """Frame tables with at least this many rows are scanned by the numba kernels."""
-
-FIRST_SLOTS = 1 << 16
-"""Slots of the kernel's first flow table (grown fourfold while over half full)."""
 
 
 def use_kernels(frame_rows: int, compiled: bool | None = None) -> bool:
@@ -56,44 +53,6 @@ def checksum_pass(
     if use_kernels(n_frames, compiled):
         return int(kernel("checksum_pass")(checksums, n_frames, note_mask, row_of, listed))
     return plainscan.checksum_pass(checksums, n_frames, note_mask, row_of, listed)
-
-
-def tcp_flows(
-    frames: npt.NDArray[np.void], counted: npt.NDArray[np.bool_], rows: I64, flow: I64,
-    keys: npt.NDArray[np.uint64], rkeys: npt.NDArray[np.uint64], seq0: I64,
-    *, compiled: bool | None = None,
-) -> tuple[int, int]:  # fmt: skip
-    """Counted TCP rows and their first-seen flows (`flowscan.tcp_flows_pass` with its slot
-    table grown until it fits, or `plainscan.tcp_flows_pass`): (rows, flows)."""
-    if not use_kernels(len(frames), compiled):
-        return plainscan.tcp_flows_pass(frames, counted, rows, flow, keys, rkeys, seq0)
-    run = kernel("tcp_flows_pass")
-    size = FIRST_SLOTS
-    while True:
-        slots = np.full(size, -1, dtype=np.int64)
-        n_rows, n_flows = run(frames, counted, rows, flow, keys, rkeys, seq0, slots)
-        if n_flows >= 0:
-            return int(n_rows), int(n_flows)
-        size *= 4
-
-
-def tcp_fill(
-    frames: npt.NDArray[np.void], rows: I64, flow: I64, rank: I64, seq0: I64, reverse: I64,
-    wide: I64, frame: npt.NDArray[Any], flags: npt.NDArray[Any], seg_len: npt.NDArray[Any],
-    payload: npt.NDArray[Any], win: npt.NDArray[Any], ip_len: npt.NDArray[Any],
-    frame_flags: npt.NDArray[Any], repeats: npt.NDArray[np.bool_], state: I64,
-    *, compiled: bool | None = None,
-) -> None:  # fmt: skip
-    """`flowscan.tcp_fill_pass` or `plainscan.tcp_fill_pass` (same outputs), chosen by the
-    frame table's rows."""
-    args = (
-        frames, rows, flow, rank, seq0, reverse, wide, frame, flags, seg_len, payload, win,
-        ip_len, frame_flags, repeats, state,
-    )  # fmt: skip
-    if use_kernels(len(frames), compiled):
-        kernel("tcp_fill_pass")(*args)
-    else:
-        plainscan.tcp_fill_pass(*args)
 
 
 def tcp_stream(*args: Any) -> tuple[int, int, int, int]:

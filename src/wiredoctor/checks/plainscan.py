@@ -1,9 +1,10 @@
 """The table passes in plain numpy, for captures too small to be worth loading numba.
 
-Each function here takes the arguments of its numba twin (`rowscan.frame_pass`,
-`rowscan.checksum_pass`, `flowscan.tcp_flows_pass`, `flowscan.tcp_fill_pass`) and fills the
-same outputs with the same values; the tests compare the two on the whole corpus and on
-generated tables. Whole-column numpy costs more per row than the kernels on a large table,
+The frame and checksum passes take the arguments of their numba twins (`rowscan.frame_pass`,
+`rowscan.checksum_pass`) and fill the same outputs with the same values; the two TCP passes
+build the view `flowstream.tcp_stream_pass` builds, with every counted segment where the
+compiled pass leaves out those no check reads. The tests compare the two on the whole corpus
+and on generated tables. Whole-column numpy costs more per row than the kernels on a large table,
 but nothing to load: `passes` picks this module for small tables.
 
 Always holds: no numba import; outputs are written only where the kernel writes them (the
@@ -129,7 +130,7 @@ def tcp_fill_pass(
     frame_flags: npt.NDArray[Any], repeats: Mask, state: I64,
 ) -> None:  # fmt: skip
     """Per-row view arrays in capture order, and per dense flow the state after the last row
-    (highest end, highest ack, last raw ack, last window), as `flowscan.tcp_fill_pass`."""
+    (highest end, highest ack, last raw ack, last window), as `flowstream.tcp_stream_pass`."""
     sub = frames[
         ["frame", "flags", "tcp_flags", "tcp_seq", "tcp_ack", "tcp_win", "l4_payload_len",
          "ip_len"]
@@ -160,7 +161,7 @@ def tcp_fill_pass(
     ip_len[:] = sub["ip_len"]
     frame_flags[:] = sub["flags"]
     # Wireshark's tcp.analysis.duplicate_ack: a pure ACK (no payload, no SYN/FIN/RST) with the
-    # raw ack and window of the previous segment of its direction (see flowscan).
+    # raw ack and window of the previous segment of its direction (see flowstream).
     pure = (data == 0) & has_ack & ((bits & _SYN_FIN_RST) == 0)
     repeats[:] = pure & (ack_raw == ack_before) & (window == win_before)
 

@@ -21,23 +21,15 @@ reads such a capture into tables instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from wiredoctor.checks.context import LINK_TABLE, NOTES_READ, CheckContext, partial_rows
 from wiredoctor.checks.options import CheckOptions
-from wiredoctor.checks.passes import (
-    checksum_pass,
-    frame_pass,
-    tcp_stream,
-    tcp_stream_finish,
-    tcp_stream_slots,
-)
-from wiredoctor.checks.plainscan import NONE
+from wiredoctor.checks.passes import checksum_pass, frame_pass
 from wiredoctor.checks.sparse import SparseFrames, SparseValues
-from wiredoctor.checks.tcpflows import TcpView, order_flows
+from wiredoctor.checks.tcpflows import StreamedView, TcpView
 from wiredoctor.checksum.verdict import Status
 from wiredoctor.fast.growing import Growing, estimate_rows
 from wiredoctor.tables import (
@@ -51,151 +43,9 @@ from wiredoctor.tables import (
 
 I64 = npt.NDArray[np.int64]
 
-FIRST_FLOWS = 1 << 14
-"""Flows the per-flow arrays hold at first (doubled when full)."""
-
-
-FLOW_STATE = 8
-"""Words of state per flow `flowstream.tcp_stream_pass` keeps, a row of 64 bytes (it
-refuses any other shape)."""
-
 
 class NeedTables(Exception):
     """This capture's checks need whole tables (see the module docstring)."""
-
-
-_ROW_COLUMNS: tuple[tuple[str, Any], ...] = (
-    ("rows", np.int64),
-    ("flow", np.int64),
-    ("seq", np.int64),
-    ("ack", np.int64),
-    ("prev_max_end", np.int64),
-    ("ts_ns", np.int64),
-    ("frame", np.uint32),
-    ("flags", np.uint16),
-    ("seg_len", np.int32),
-    ("payload", np.int32),
-    ("win", np.uint16),
-    ("ip_len", np.uint32),
-    ("frame_flags", np.uint32),
-    ("repeats", np.bool_),
-)
-
-
-class StreamedView:
-    """The TCP flow view, grown batch by batch (`flowstream.tcp_stream_pass`)."""
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.cols: dict[str, npt.NDArray[Any]] = {
-            name: np.empty(0, dtype=dtype) for name, dtype in _ROW_COLUMNS
-        }
-        self.n_flows = 0
-        self.slots = np.full(FIRST_FLOWS * 4, -1, dtype=np.int64)
-        self.keys = np.empty(FIRST_FLOWS, dtype=np.uint64)
-        self.rkeys = np.empty(FIRST_FLOWS, dtype=np.uint64)
-        self.flow_row = np.empty(FIRST_FLOWS, dtype=np.int64)
-        self.state = np.empty((FIRST_FLOWS, FLOW_STATE), dtype=np.int64)
-        self.pending = 0
-        self.pending_flow = np.empty(0, dtype=np.int32)
-        self.pending_ack = np.empty(0, dtype=np.uint32)
-
-    def reserve(self, rows: int) -> None:
-        """Room for `rows` rows in all (rows never written cost no memory)."""
-        if rows <= self.cols["rows"].shape[0]:
-            return
-        for name, old in self.cols.items():
-            grown = np.empty(rows, dtype=old.dtype)
-            grown[: self.size] = old[: self.size]
-            self.cols[name] = grown
-
-    def _more_flows(self) -> None:
-        """Double the per-flow arrays, and the slot table with them."""
-        size = 2 * self.keys.shape[0]
-        for name in ("keys", "rkeys", "flow_row"):
-            old = getattr(self, name)
-            grown = np.empty(size, dtype=old.dtype)
-            grown[: self.n_flows] = old[: self.n_flows]
-            setattr(self, name, grown)
-        state = np.empty((size, FLOW_STATE), dtype=np.int64)
-        state[: self.n_flows] = self.state[: self.n_flows]
-        self.state = state
-        self.slots = np.full(size * 4, -1, dtype=np.int64)
-        tcp_stream_slots(self.slots, self.keys, self.n_flows)
-
-    def add(self, frames: FrameTable, counted: npt.NDArray[np.bool_], first_row: int) -> I64:
-        """Append one batch's counted TCP rows; returns the rows of the flows it opened."""
-        need = self.size + len(frames)
-        if need > self.cols["rows"].shape[0]:
-            self.reserve(max(need, self.cols["rows"].shape[0] * 3 // 2))
-        owed = self.pending + len(frames)
-        if owed > self.pending_flow.shape[0]:
-            size = max(owed, self.pending_flow.shape[0] * 3 // 2)
-            self.pending_flow = _grown(self.pending_flow, size, self.pending)
-            self.pending_ack = _grown(self.pending_ack, size, self.pending)
-        flows_before = self.n_flows
-        start = 0
-        while True:
-            outputs = [col[self.size : need] for col in self.cols.values()]
-            done, written, self.n_flows, pending = tcp_stream(
-                frames[start:], counted[start:], first_row + start,
-                self.slots, self.keys, self.rkeys, self.flow_row, self.state,
-                self.n_flows, *outputs, self.pending_flow[self.pending : owed],
-                self.pending_ack[self.pending : owed],
-            )  # fmt: skip
-            self.size += written
-            self.pending += pending
-            start += done
-            if start >= len(frames):
-                break
-            self._more_flows()
-        opened: I64 = self.flow_row[flows_before : self.n_flows].copy()
-        return opened
-
-    def finish(self) -> TcpView:
-        """The view, flows numbered in key order (as `tcpflows.tcp_view` numbers them)."""
-        n_flows, size = self.n_flows, self.size
-        first_seq = np.ascontiguousarray(self.state[:n_flows, 6])
-        rank, reverse, seq0 = order_flows(self.keys, self.rkeys, first_seq, n_flows)
-        c = {name: col[:size] for name, col in self.cols.items()}
-        # The highest ack of each flow, counted by the stream pass for rows it did not keep.
-        max_ack = np.empty(n_flows, dtype=np.int64)
-        max_ack[rank] = self.state[:n_flows, 4]
-        tcp_stream_finish(
-            c["flow"], c["ack"], rank, seq0, reverse, max_ack,
-            self.pending_flow[: self.pending], self.pending_ack[: self.pending],
-        )  # fmt: skip
-        peer_ack = np.where(reverse >= 0, max_ack[np.maximum(reverse, 0)], NONE).astype(np.int64)
-        flow_row = np.empty(n_flows, dtype=np.int64)
-        flow_row[rank] = self.flow_row[:n_flows]
-        return TcpView(
-            rows=c["rows"],
-            flow=c["flow"],
-            n_flows=n_flows,
-            reverse=reverse,
-            frame=c["frame"],
-            flags=c["flags"],
-            seq=c["seq"],
-            seg_len=c["seg_len"],
-            payload=c["payload"],
-            ack=c["ack"],
-            win=c["win"],
-            ip_len=c["ip_len"],
-            frame_flags=c["frame_flags"],
-            prev_max_end=c["prev_max_end"],
-            repeats_ack=c["repeats"],
-            peer_ack=peer_ack,
-            seq0=seq0,
-            ts_ns=c["ts_ns"],
-            flow_row=flow_row,
-        )
-
-
-def _grown(old: npt.NDArray[Any], size: int, used: int) -> npt.NDArray[Any]:
-    """`old` with room for `size` elements, its first `used` kept."""
-    grown = np.empty(size, dtype=old.dtype)
-    grown[:used] = old[:used]
-    return grown
 
 
 @dataclass(slots=True, kw_only=True)

@@ -1,24 +1,30 @@
 """The TCP flow view: counted TCP segments in capture order, each with its direction of flow.
 
-Built once per run (cached in the context) by the two flow passes (`passes`: the numba
-kernels of `flowscan` for large tables, `plainscan` for small ones): flow keys hash
-the address halves and ports, flows get dense ids in key order, and sequence numbers are made
-relative to each flow's first seen sequence number with RFC 1982 serial arithmetic, so
-wrap-around and text captures with relative numbers (Wireshark lists) behave alike. Always
-holds: `rows` are frame-table rows in capture order; every per-row array is aligned with
-`rows`; `peer_ack` is in this flow's own sequence space.
+Built once per run (cached in the context): for large tables by the compiled pass of
+`flowstream` over the whole table as one batch (`StreamedView`, which `check` also runs
+batch by batch as it streams a capture), for small ones by the two numpy passes of
+`plainscan`. Flow keys hash the address halves and ports, flows get dense ids in key order,
+and sequence numbers are made relative to each flow's first seen sequence number with RFC
+1982 serial arithmetic, so wrap-around and text captures with relative numbers (Wireshark
+lists) behave alike. Always holds: `rows` are frame-table rows in capture order; every
+per-row array is aligned with `rows`; `peer_ack` is in this flow's own sequence space; the
+compiled pass leaves out the segments no check reads (pure ACKs that repeat nothing, see
+`flowstream`), so both give the same findings, not the same rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from wiredoctor.checks import plainscan
 from wiredoctor.checks.context import I64, CheckContext, Mask
-from wiredoctor.checks.passes import tcp_fill, tcp_flows
+from wiredoctor.checks.passes import tcp_stream, tcp_stream_finish, tcp_stream_slots, use_kernels
 from wiredoctor.checks.plainscan import NONE
+from wiredoctor.tables import FrameTable
 
 FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
 _NONE = NONE
@@ -73,23 +79,29 @@ def tcp_view(ctx: CheckContext) -> TcpView:
     view = ctx.cache.get("tcp")
     if isinstance(view, TcpView):
         return view
-    view = _build(ctx)
+    view = build_view(ctx.frames, ctx.counted)
     ctx.cache["tcp"] = view
     return view
 
 
-def _build(ctx: CheckContext) -> TcpView:
-    frames = ctx.frames
+def build_view(frames: FrameTable, counted: Mask, *, compiled: bool | None = None) -> TcpView:
+    """The view of a whole frame table (`counted`: the rows flow analysis counts), by the
+    compiled pass or the numpy passes (`passes.use_kernels` chooses; `compiled` forces)."""
     n = len(frames)
-    # Pass one: counted TCP rows, flows numbered as first seen (see flowscan). The arrays
-    # are touched only as far as they are used.
+    if use_kernels(n, compiled):
+        # One batch of the compiled stream pass (what `check` runs batch by batch).
+        stream = StreamedView()
+        stream.add(np.ascontiguousarray(frames), np.ascontiguousarray(counted), 0)
+        return stream.finish()
+    # Pass one: counted TCP rows, flows numbered as first seen. The arrays are touched only
+    # as far as they are used.
     rows_cap = np.empty(n, dtype=np.int64)
     flow_cap = np.empty(n, dtype=np.int64)
     keys_seen = np.empty(n, dtype=np.uint64)
     rkeys_seen = np.empty(n, dtype=np.uint64)
     seq0_seen = np.empty(n, dtype=np.int64)
-    n_rows, n_flows = tcp_flows(
-        frames, ctx.counted, rows_cap, flow_cap, keys_seen, rkeys_seen, seq0_seen
+    n_rows, n_flows = plainscan.tcp_flows_pass(
+        frames, counted, rows_cap, flow_cap, keys_seen, rkeys_seen, seq0_seen
     )
     rank, reverse, seq0 = order_flows(keys_seen, rkeys_seen, seq0_seen, n_flows)
     # First-seen ids appear in increasing order: a row that raises the running maximum
@@ -112,7 +124,7 @@ def _build(ctx: CheckContext) -> TcpView:
     frame_flags = np.empty(n_rows, dtype=np.uint32)
     repeats = np.empty(n_rows, dtype=bool)
     state = np.full((4, n_flows), _NONE, dtype=np.int64)
-    tcp_fill(
+    plainscan.tcp_fill_pass(
         frames, rows_cap[:n_rows], flow_cap[:n_rows], rank, seq0, reverse, wide, frame, flags,
         seg_len, payload, win, ip_len, frame_flags, repeats, state,
     )  # fmt: skip
@@ -210,3 +222,146 @@ def is_flag(view: TcpView, bit: int) -> Mask:
     """Rows with TCP flag `bit` set."""
     out: Mask = (view.flags & bit) != 0
     return out
+
+
+FIRST_FLOWS = 1 << 14
+"""Flows the per-flow arrays hold at first (doubled when full)."""
+
+
+FLOW_STATE = 8
+"""Words of state per flow `flowstream.tcp_stream_pass` keeps, a row of 64 bytes (it
+refuses any other shape)."""
+
+
+_ROW_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("rows", np.int64),
+    ("flow", np.int64),
+    ("seq", np.int64),
+    ("ack", np.int64),
+    ("prev_max_end", np.int64),
+    ("ts_ns", np.int64),
+    ("frame", np.uint32),
+    ("flags", np.uint16),
+    ("seg_len", np.int32),
+    ("payload", np.int32),
+    ("win", np.uint16),
+    ("ip_len", np.uint32),
+    ("frame_flags", np.uint32),
+    ("repeats", np.bool_),
+)
+
+
+class StreamedView:
+    """The TCP flow view, grown batch by batch (`flowstream.tcp_stream_pass`)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.cols: dict[str, npt.NDArray[Any]] = {
+            name: np.empty(0, dtype=dtype) for name, dtype in _ROW_COLUMNS
+        }
+        self.n_flows = 0
+        self.slots = np.full(FIRST_FLOWS * 4, -1, dtype=np.int64)
+        self.keys = np.empty(FIRST_FLOWS, dtype=np.uint64)
+        self.rkeys = np.empty(FIRST_FLOWS, dtype=np.uint64)
+        self.flow_row = np.empty(FIRST_FLOWS, dtype=np.int64)
+        self.state = np.empty((FIRST_FLOWS, FLOW_STATE), dtype=np.int64)
+        self.pending = 0
+        self.pending_flow = np.empty(0, dtype=np.int32)
+        self.pending_ack = np.empty(0, dtype=np.uint32)
+
+    def reserve(self, rows: int) -> None:
+        """Room for `rows` rows in all (rows never written cost no memory)."""
+        if rows <= self.cols["rows"].shape[0]:
+            return
+        for name, old in self.cols.items():
+            grown = np.empty(rows, dtype=old.dtype)
+            grown[: self.size] = old[: self.size]
+            self.cols[name] = grown
+
+    def _more_flows(self) -> None:
+        """Double the per-flow arrays, and the slot table with them."""
+        size = 2 * self.keys.shape[0]
+        for name in ("keys", "rkeys", "flow_row"):
+            old = getattr(self, name)
+            grown = np.empty(size, dtype=old.dtype)
+            grown[: self.n_flows] = old[: self.n_flows]
+            setattr(self, name, grown)
+        state = np.empty((size, FLOW_STATE), dtype=np.int64)
+        state[: self.n_flows] = self.state[: self.n_flows]
+        self.state = state
+        self.slots = np.full(size * 4, -1, dtype=np.int64)
+        tcp_stream_slots(self.slots, self.keys, self.n_flows)
+
+    def add(self, frames: FrameTable, counted: npt.NDArray[np.bool_], first_row: int) -> I64:
+        """Append one batch's counted TCP rows; returns the rows of the flows it opened."""
+        need = self.size + len(frames)
+        if need > self.cols["rows"].shape[0]:
+            self.reserve(max(need, self.cols["rows"].shape[0] * 3 // 2))
+        owed = self.pending + len(frames)
+        if owed > self.pending_flow.shape[0]:
+            size = max(owed, self.pending_flow.shape[0] * 3 // 2)
+            self.pending_flow = _grown(self.pending_flow, size, self.pending)
+            self.pending_ack = _grown(self.pending_ack, size, self.pending)
+        flows_before = self.n_flows
+        start = 0
+        while True:
+            outputs = [col[self.size : need] for col in self.cols.values()]
+            done, written, self.n_flows, pending = tcp_stream(
+                frames[start:], counted[start:], first_row + start,
+                self.slots, self.keys, self.rkeys, self.flow_row, self.state,
+                self.n_flows, *outputs, self.pending_flow[self.pending : owed],
+                self.pending_ack[self.pending : owed],
+            )  # fmt: skip
+            self.size += written
+            self.pending += pending
+            start += done
+            if start >= len(frames):
+                break
+            self._more_flows()
+        opened: I64 = self.flow_row[flows_before : self.n_flows].copy()
+        return opened
+
+    def finish(self) -> TcpView:
+        """The view, flows numbered in key order (as `tcpflows.tcp_view` numbers them)."""
+        n_flows, size = self.n_flows, self.size
+        first_seq = np.ascontiguousarray(self.state[:n_flows, 6])
+        rank, reverse, seq0 = order_flows(self.keys, self.rkeys, first_seq, n_flows)
+        c = {name: col[:size] for name, col in self.cols.items()}
+        # The highest ack of each flow, counted by the stream pass for rows it did not keep.
+        max_ack = np.empty(n_flows, dtype=np.int64)
+        max_ack[rank] = self.state[:n_flows, 4]
+        tcp_stream_finish(
+            c["flow"], c["ack"], rank, seq0, reverse, max_ack,
+            self.pending_flow[: self.pending], self.pending_ack[: self.pending],
+        )  # fmt: skip
+        peer_ack = np.where(reverse >= 0, max_ack[np.maximum(reverse, 0)], NONE).astype(np.int64)
+        flow_row = np.empty(n_flows, dtype=np.int64)
+        flow_row[rank] = self.flow_row[:n_flows]
+        return TcpView(
+            rows=c["rows"],
+            flow=c["flow"],
+            n_flows=n_flows,
+            reverse=reverse,
+            frame=c["frame"],
+            flags=c["flags"],
+            seq=c["seq"],
+            seg_len=c["seg_len"],
+            payload=c["payload"],
+            ack=c["ack"],
+            win=c["win"],
+            ip_len=c["ip_len"],
+            frame_flags=c["frame_flags"],
+            prev_max_end=c["prev_max_end"],
+            repeats_ack=c["repeats"],
+            peer_ack=peer_ack,
+            seq0=seq0,
+            ts_ns=c["ts_ns"],
+            flow_row=flow_row,
+        )
+
+
+def _grown(old: npt.NDArray[Any], size: int, used: int) -> npt.NDArray[Any]:
+    """`old` with room for `size` elements, its first `used` kept."""
+    grown = np.empty(size, dtype=old.dtype)
+    grown[:used] = old[:used]
+    return grown

@@ -93,10 +93,6 @@ _VERIFY_CHUNK = (
     BUFFER, I64, U32, U32, U16, I64, I64, U16, U8, INT, INT, FRAMES, FRAMES, CHECKSUMS, U8, I64,
 )  # fmt: skip
 _PLAN_FRAGMENTS = (BUFFER, I64, FRAMES, I64, U64, I64, U64, INT, U8, I64, U8, CHECKSUMS, I64)
-_TCP_FILL = (
-    FRAMES, I64, I64, I64, I64, I64, I64_2D,
-    U32, U16, I32, I32, U16, U32, U32, BOOL, I64_2D,
-)  # fmt: skip
 _TCP_STREAM = (
     FRAMES, BOOL, INT, I64, U64, U64, I64, I64_2D, INT,
     I64, I64, I64, I64, I64, I64, U32, U16, I32, I32, U16, U32, U32, BOOL, I32, U32,
@@ -131,13 +127,6 @@ KERNELS: dict[str, Kernel] = {
     "checksum_pass": Kernel(
         "wiredoctor.checks.rowscan", "checksum_pass", (CHECKSUMS, INT, INT, I64, I64), SCALAR
     ),
-    "tcp_flows_pass": Kernel(
-        "wiredoctor.checks.flowscan",
-        "tcp_flows_pass",
-        (FRAMES, BOOL, I64, I64, U64, U64, I64, I64),
-        2,
-    ),
-    "tcp_fill_pass": Kernel("wiredoctor.checks.flowscan", "tcp_fill_pass", _TCP_FILL, NONE),
     "tcp_stream_pass": Kernel("wiredoctor.checks.flowstream", "tcp_stream_pass", _TCP_STREAM, 4),
     "tcp_stream_slots": Kernel(
         "wiredoctor.checks.flowstream", "tcp_stream_slots", (I64, U64, INT), NONE
