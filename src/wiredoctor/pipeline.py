@@ -146,10 +146,10 @@ def _tables(
     frames: FrameTable,
     checksums: ChecksumTable,
     linktypes: list[int],
-    **streamed: Any,
+    prepared: Any = None,
 ) -> CaptureTables:
     """The capture's tables, reading frame bytes back from `source` (kept open for as long
-    as the tables live); `streamed`: the fields of a streamed capture."""
+    as the tables live); `prepared`: what `check` kept of a streamed capture."""
     numbers = frames["frame"]
     file_off = frames["file_off"]
     caplen = frames["caplen"]
@@ -171,7 +171,7 @@ def _tables(
         warnings=list(source.warnings),
         read_frame=read_frame,
         close=source.close,
-        **streamed,
+        prepared=prepared,
     )
     weakref.finalize(tables, source.close)
     return tables
@@ -223,8 +223,4 @@ def _stream_source(
     if progress is not None:
         progress(source.size, source.size)
     frames, checksums, inputs = sink.finish()
-    return _tables(
-        source, path, index, frames, checksums, sorted(sink.linktypes),
-        complete=False, frame_count=inputs.n_frames, checksum_status=sink.status,
-        prepared=inputs,
-    )  # fmt: skip
+    return _tables(source, path, index, frames, checksums, sorted(sink.linktypes), inputs)

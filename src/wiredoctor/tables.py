@@ -203,27 +203,28 @@ class CaptureTables:
     """Returns a frame's captured bytes by 1-based number (b"" for text-only records)."""
     close: Callable[[], None] | None = None
     """Releases the capture source behind `read_frame` (also done when the tables go)."""
-    complete: bool = True
-    """False when `check` streamed the capture and kept only the rows its checks read
-    (`checks.streamed`): `n_frames` and `status_counts` still count the whole capture."""
-    frame_count: int = 0
-    """Frames in the capture when the tables are not complete."""
-    checksum_status: npt.NDArray[np.int64] | None = None
-    """Checksums per `checksum.verdict.Status` value when the tables are not complete."""
     prepared: Any = None
-    """What the checks kept of a streamed capture (`checks.streamed.StreamedInputs`)."""
+    """What `check` kept of a capture it streamed (`checks.streamed.StreamedInputs`: its
+    `n_frames` and `status` count the whole capture), or None for whole tables."""
+
+    @property
+    def complete(self) -> bool:
+        """False when `check` streamed the capture: `frames` and `checksums` then hold only
+        the rows its checks read."""
+        return self.prepared is None
 
     @property
     def n_frames(self) -> int:
         """Frames in the capture."""
-        return len(self.frames) if self.complete else self.frame_count
+        return len(self.frames) if self.prepared is None else int(self.prepared.n_frames)
 
     def status_counts(self, statuses: int) -> npt.NDArray[np.int64]:
         """Checksums of the whole capture per status value: index s counts status s, with
         at least `statuses` entries (more when a higher status value occurs)."""
-        if self.complete or self.checksum_status is None:
+        if self.prepared is None:
             counts: npt.NDArray[np.int64] = np.bincount(
                 self.checksums["status"].astype(np.int64), minlength=statuses
             )
             return counts
-        return np.pad(self.checksum_status, (0, max(statuses - len(self.checksum_status), 0)))
+        status: npt.NDArray[np.int64] = self.prepared.status
+        return np.pad(status, (0, max(statuses - len(status), 0)))

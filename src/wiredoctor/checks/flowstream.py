@@ -200,6 +200,17 @@ def tcp_stream_slots(slots: Any, keys: Any, n_flows: int) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
+def _relative_ack(raw: Any, fl: Any, seq0: Any, reverse: Any, max_ack: Any) -> Any:
+    """A raw ack of dense flow `fl` made relative to its peer's first sequence number (NONE
+    without a captured peer), counted in the flow's highest ack."""
+    peer = reverse[fl]
+    value = wrap32(raw - seq0[peer]) if peer >= 0 else NONE
+    if value > max_ack[fl]:
+        max_ack[fl] = value
+    return value
+
+
+@numba.njit(cache=True, nogil=True)
 def tcp_stream_finish(
     flow: Any, ack: Any, rank: Any, seq0: Any, reverse: Any, max_ack: Any, pending_flow: Any,
     pending_ack: Any,
@@ -211,17 +222,7 @@ def tcp_stream_finish(
     for j in range(len(flow)):
         fl = rank[flow[j]]
         flow[j] = fl
-        value = ack[j]
-        if value != NONE:
-            peer = reverse[fl]
-            value = wrap32(value - seq0[peer]) if peer >= 0 else NONE
-            ack[j] = value
-            if value > max_ack[fl]:
-                max_ack[fl] = value
+        if ack[j] != NONE:
+            ack[j] = _relative_ack(ack[j], fl, seq0, reverse, max_ack)
     for k in range(len(pending_flow)):
-        fl = rank[pending_flow[k]]
-        peer = reverse[fl]
-        if peer >= 0:
-            value = wrap32(np.int64(pending_ack[k]) - seq0[peer])
-            if value > max_ack[fl]:
-                max_ack[fl] = value
+        _relative_ack(np.int64(pending_ack[k]), rank[pending_flow[k]], seq0, reverse, max_ack)

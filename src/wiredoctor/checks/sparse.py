@@ -48,13 +48,14 @@ class SparseFrames:
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
-            return _Column(self, key)
+            return SparseValues(self, self.kept[key])
         return self.kept[self.position(key)]
 
 
 class SparseValues:
-    """A per-frame array kept at the rows of a `SparseFrames` only, indexed by full-table
-    rows like the array it stands for."""
+    """A per-frame array (a column of the kept rows, direction, link header, ...) kept at
+    the rows of a `SparseFrames` only, indexed by full-table rows like the array it stands
+    for."""
 
     def __init__(self, frames: SparseFrames, values: npt.NDArray[Any]) -> None:
         self._frames = frames
@@ -66,14 +67,3 @@ class SparseValues:
 
     def __getitem__(self, rows: Any) -> Any:
         return self.values[self._frames.position(rows)]
-
-
-class _Column:
-    """One column of `SparseFrames`, indexed by full-table rows."""
-
-    def __init__(self, frames: SparseFrames, name: str) -> None:
-        self._frames = frames
-        self._name = name
-
-    def __getitem__(self, rows: Any) -> Any:
-        return self._frames.kept[self._name][self._frames.position(rows)]

@@ -55,6 +55,9 @@ class StreamedInputs:
     options: CheckOptions
     """The options the frame pass ran with (the MTU)."""
     n_frames: int
+    """Frames in the capture."""
+    status: I64
+    """Checksums in the capture per `checksum.verdict.Status` value."""
     frame_rows: I64
     """Full-table row of each kept frame (the capture's `frames`)."""
     cksum_frame_row: I64
@@ -205,6 +208,7 @@ class StreamedChecks:
         inputs = StreamedInputs(
             options=self.options,
             n_frames=self.n_frames,
+            status=self.status,
             frame_rows=self.kept_rows.finish(trim=False),
             cksum_frame_row=self.cksum_frame_row.finish(trim=False),
             direction=self.kept_direction.finish(trim=False),

@@ -24,6 +24,7 @@ from wiredoctor.checks import plainscan
 from wiredoctor.checks.context import I64, CheckContext, Mask
 from wiredoctor.checks.passes import tcp_stream, tcp_stream_finish, tcp_stream_slots, use_kernels
 from wiredoctor.checks.plainscan import NONE
+from wiredoctor.fast.growing import Growing
 from wiredoctor.tables import FrameTable
 
 FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
@@ -255,28 +256,27 @@ class StreamedView:
     """The TCP flow view, grown batch by batch (`flowstream.tcp_stream_pass`)."""
 
     def __init__(self) -> None:
-        self.size = 0
-        self.cols: dict[str, npt.NDArray[Any]] = {
-            name: np.empty(0, dtype=dtype) for name, dtype in _ROW_COLUMNS
-        }
+        self.cols = {name: Growing(np.dtype(dtype)) for name, dtype in _ROW_COLUMNS}
+        """The per-row columns, in the kernel's order."""
+        self.pending_flow = Growing(np.dtype(np.int32))
+        self.pending_ack = Growing(np.dtype(np.uint32))
+        """Acks of pure ACKs kept aside until the opposite direction is seen."""
         self.n_flows = 0
         self.slots = np.full(FIRST_FLOWS * 4, -1, dtype=np.int64)
         self.keys = np.empty(FIRST_FLOWS, dtype=np.uint64)
         self.rkeys = np.empty(FIRST_FLOWS, dtype=np.uint64)
         self.flow_row = np.empty(FIRST_FLOWS, dtype=np.int64)
         self.state = np.empty((FIRST_FLOWS, FLOW_STATE), dtype=np.int64)
-        self.pending = 0
-        self.pending_flow = np.empty(0, dtype=np.int32)
-        self.pending_ack = np.empty(0, dtype=np.uint32)
+
+    @property
+    def size(self) -> int:
+        """Rows held."""
+        return self.cols["rows"].size
 
     def reserve(self, rows: int) -> None:
         """Room for `rows` rows in all (rows never written cost no memory)."""
-        if rows <= self.cols["rows"].shape[0]:
-            return
-        for name, old in self.cols.items():
-            grown = np.empty(rows, dtype=old.dtype)
-            grown[: self.size] = old[: self.size]
-            self.cols[name] = grown
+        for column in self.cols.values():
+            column.reserve(rows)
 
     def _more_flows(self) -> None:
         """Double the per-flow arrays, and the slot table with them."""
@@ -294,26 +294,22 @@ class StreamedView:
 
     def add(self, frames: FrameTable, counted: npt.NDArray[np.bool_], first_row: int) -> I64:
         """Append one batch's counted TCP rows; returns the rows of the flows it opened."""
-        need = self.size + len(frames)
-        if need > self.cols["rows"].shape[0]:
-            self.reserve(max(need, self.cols["rows"].shape[0] * 3 // 2))
-        owed = self.pending + len(frames)
-        if owed > self.pending_flow.shape[0]:
-            size = max(owed, self.pending_flow.shape[0] * 3 // 2)
-            self.pending_flow = _grown(self.pending_flow, size, self.pending)
-            self.pending_ack = _grown(self.pending_ack, size, self.pending)
         flows_before = self.n_flows
         start = 0
         while True:
-            outputs = [col[self.size : need] for col in self.cols.values()]
+            # Room for one row (and one pending ack) per frame left in the batch.
+            left = len(frames) - start
+            outputs = [column.spare(left) for column in self.cols.values()]
+            aside = [self.pending_flow.spare(left), self.pending_ack.spare(left)]
             done, written, self.n_flows, pending = tcp_stream(
                 frames[start:], counted[start:], first_row + start,
                 self.slots, self.keys, self.rkeys, self.flow_row, self.state,
-                self.n_flows, *outputs, self.pending_flow[self.pending : owed],
-                self.pending_ack[self.pending : owed],
+                self.n_flows, *outputs, *aside,
             )  # fmt: skip
-            self.size += written
-            self.pending += pending
+            for column in self.cols.values():
+                column.keep(written)
+            self.pending_flow.keep(pending)
+            self.pending_ack.keep(pending)
             start += done
             if start >= len(frames):
                 break
@@ -323,16 +319,16 @@ class StreamedView:
 
     def finish(self) -> TcpView:
         """The view, flows numbered in key order (as `tcpflows.tcp_view` numbers them)."""
-        n_flows, size = self.n_flows, self.size
+        n_flows = self.n_flows
         first_seq = np.ascontiguousarray(self.state[:n_flows, 6])
         rank, reverse, seq0 = order_flows(self.keys, self.rkeys, first_seq, n_flows)
-        c = {name: col[:size] for name, col in self.cols.items()}
+        c = {name: column.finish(trim=False) for name, column in self.cols.items()}
         # The highest ack of each flow, counted by the stream pass for rows it did not keep.
         max_ack = np.empty(n_flows, dtype=np.int64)
         max_ack[rank] = self.state[:n_flows, 4]
         tcp_stream_finish(
             c["flow"], c["ack"], rank, seq0, reverse, max_ack,
-            self.pending_flow[: self.pending], self.pending_ack[: self.pending],
+            self.pending_flow.finish(trim=False), self.pending_ack.finish(trim=False),
         )  # fmt: skip
         peer_ack = np.where(reverse >= 0, max_ack[np.maximum(reverse, 0)], NONE).astype(np.int64)
         flow_row = np.empty(n_flows, dtype=np.int64)
@@ -358,10 +354,3 @@ class StreamedView:
             ts_ns=c["ts_ns"],
             flow_row=flow_row,
         )
-
-
-def _grown(old: npt.NDArray[Any], size: int, used: int) -> npt.NDArray[Any]:
-    """`old` with room for `size` elements, its first `used` kept."""
-    grown = np.empty(size, dtype=old.dtype)
-    grown[:used] = old[:used]
-    return grown

@@ -41,13 +41,23 @@ class Growing:
                 grown[: self.size].view(np.uint8)[:] = self.array[: self.size].view(np.uint8)
             self.array = grown
 
-    def extend(self, count: int) -> npt.NDArray[Any]:
-        """Room for `count` more rows; returns them (a view valid until the next call)."""
+    def spare(self, count: int) -> npt.NDArray[Any]:
+        """Room for up to `count` more rows, not yet held: a writer that does not know how
+        many it will write fills the view from its start, then `keep`s that many (the
+        view is valid until the next call)."""
         need = self.size + count
         if need > self.array.shape[0]:
             self.reserve(max(need, self.array.shape[0] + self.array.shape[0] // 2))
-        view = self.array[self.size : need]
-        self.size = need
+        return self.array[self.size : need]
+
+    def keep(self, count: int) -> None:
+        """Hold the first `count` rows of the last `spare` view."""
+        self.size += count
+
+    def extend(self, count: int) -> npt.NDArray[Any]:
+        """Room for `count` more rows; returns them (a view valid until the next call)."""
+        view = self.spare(count)
+        self.keep(count)
         return view
 
     def append(self, rows: npt.NDArray[Any]) -> None:
