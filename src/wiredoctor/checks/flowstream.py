@@ -8,9 +8,21 @@ batch: `tcpflows.tcp_view`); `plainscan` holds the numpy passes small tables tak
 are the same splitmix64 as `context.mix`. Flows get first-seen ids here;
 `tcpflows.StreamedView.finish` renumbers them in key order and turns the raw acknowledgement
 numbers into the peer's relative ones, which needs every flow's first sequence number and so
-waits for the last batch. Always holds: the kernels allocate nothing (the caller passes
-every output, with room for one row per frame of the batch); rows stay in capture order;
-only `passes` imports this module.
+waits for the last batch.
+
+Plain data segments (sequence space, no SYN/FIN/RST, a window, no text marks, ending past
+everything the flow sent before) are read by no check unless one is resent later, as the
+original of its retransmission, or for the largest segment the peer acknowledged. So they
+are not written: each goes into a bounded set-associative cache of recent segments (the
+original a later retransmission looks up there, and writes then), and into its flow's
+staircase of (end, IP length) points, from which `through` is answered at the end. Memory
+is bounded by the flows, not by the capture's length; a retransmission whose original fell
+out of the cache (more than about `ORIGINALS` data segments earlier) is reported without it.
+
+Always holds: the kernels allocate nothing (the caller passes every output, with room for
+two rows per frame of the batch); rows are in capture order but for originals, written when
+their retransmission is seen (`StreamedView.finish` sorts); only `passes` imports this
+module.
 """
 
 from __future__ import annotations
@@ -36,6 +48,12 @@ _TEXT = int(FrameFlag.TEXT_FIELDS | FrameFlag.TEXT_RETRANSMISSION | FrameFlag.TE
 _SYN_FIN_RST = 1 | 2 | 4
 _HALF = 1 << 31
 _LOW32 = 0xFFFF_FFFF
+_STAIR = 8
+"""First word of a flow's staircase in its state row: 4 ends, then their 4 IP lengths
+(-1: free)."""
+_STEPS = 4
+_WAYS = 4
+"""Entries of the originals cache per set."""
 
 
 @numba.njit(cache=True, nogil=True)
@@ -84,11 +102,64 @@ def segment(r: Any) -> tuple[Any, Any, Any]:
 
 
 @numba.njit(cache=True, nogil=True)
+def _climb(state: Any, fl: Any, end: Any, length: Any) -> bool:
+    """Add the point (end, IP length) to flow `fl`'s staircase: the points not dominated by
+    another of no greater end and no smaller length, which answer "the largest segment
+    ending at or below P" for any P. False when it needs a fifth point (the caller keeps
+    the row instead, where the same question is asked of the rows)."""
+    free = -1
+    for k in range(_STEPS):
+        have = state[fl, _STAIR + _STEPS + k]
+        if have < 0:
+            free = k
+            continue
+        if state[fl, _STAIR + k] <= end and have >= length:
+            return True
+        if state[fl, _STAIR + k] >= end and have <= length:
+            state[fl, _STAIR + _STEPS + k] = -1
+            free = k
+    if free < 0:
+        return False
+    state[fl, _STAIR + free] = end
+    state[fl, _STAIR + _STEPS + free] = length
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _entry(originals: Any, key: Any) -> tuple[Any, Any]:
+    """(entry holding `key` or -1, the entry to take for it: a free one, else the oldest of
+    its set). An entry is 8 words: key, tag (row + 1 while only here, -(row + 1) once the
+    row is in the view, 0 free), raw ack, highest end before, timestamp, frame | flags << 32
+    | window << 48, payload, IP length | frame flags << 32."""
+    sets = np.uint64(originals.shape[0] // _WAYS)
+    base = np.int64(_step(_SEED, np.uint64(key)) % sets) * _WAYS
+    take: Any = base
+    oldest: Any = np.int64(1) << 62
+    for e in range(base, base + _WAYS):
+        tag = originals[e, 1]
+        if tag == 0:
+            if oldest > 0:
+                take, oldest = e, 0
+            continue
+        if originals[e, 0] == key:
+            return e, e
+        age = abs(tag)
+        if age < oldest:
+            take, oldest = e, age
+    return -1, take
+
+
+@numba.njit(cache=True, nogil=True)
+def _original_key(fl: Any, rel_seq: Any) -> Any:
+    return (np.int64(fl) << 32) | (np.int64(rel_seq) & _LOW32)
+
+
+@numba.njit(cache=True, nogil=True)
 def tcp_stream_pass(
     frames: Any, counted: Any, first_row: int, slots: Any, keys: Any, rkeys: Any,
-    flow_row: Any, state: Any, n_flows: int, rows: Any, flow: Any, seq: Any, ack: Any,
-    prev_max_end: Any, ts_ns: Any, frame: Any, flags: Any, seg_len: Any, payload: Any,
-    win: Any, ip_len: Any, frame_flags: Any, repeats: Any, pending_flow: Any,
+    flow_row: Any, state: Any, originals: Any, n_flows: int, rows: Any, flow: Any, seq: Any,
+    ack: Any, prev_max_end: Any, ts_ns: Any, frame: Any, flags: Any, seg_len: Any,
+    payload: Any, win: Any, ip_len: Any, frame_flags: Any, repeats: Any, pending_flow: Any,
     pending_ack: Any,
 ) -> tuple[int, int, int, int]:  # fmt: skip
     """Append the counted TCP rows of one batch that a check reads to the view's per-row
@@ -96,13 +167,14 @@ def tcp_stream_pass(
     across batches.
 
     Per flow (`n_flows` held so far): its key, reverse key, the capture row of its first
-    segment, and its `state` row (8 words, one cache line: what a row reads together):
-    highest end so far, last raw ack, last window, the flow of the opposite direction (-1
-    while not seen), the highest ack relative to that flow's first sequence number, the
-    flows held when the opposite one was last looked for, the first sequence number (the
-    others NONE before the first segment). `slots` (a power of two, -1 filled) is the
-    open-addressing table over `keys`. `ack` gets the raw acknowledgement number (NONE
-    without ACK).
+    segment, and its `state` row (16 words, two cache lines): highest end so far, last raw
+    ack, last window, the flow of the opposite direction (-1 while not seen), the highest
+    ack relative to that flow's first sequence number, the flows held when the opposite one
+    was last looked for, the first sequence number (the others NONE before the first
+    segment), a spare word, then the staircase (`_climb`). `slots` (a power of two, -1
+    filled) is the open-addressing table over `keys`; `originals` (zero filled, a multiple
+    of 4 rows of 8 words) the cache of plain data segments (`_entry`). `ack` gets the raw
+    acknowledgement number (NONE without ACK).
 
     A segment that occupies no sequence space, is no RST, repeats no ACK, advertises a
     window and carries no text marks (a text capture may mark it a dup ACK or a
@@ -110,12 +182,17 @@ def tcp_stream_pass(
     the flow's highest ack: such a row is not written (most pure ACKs of a bulk transfer).
     Its ack is counted here when the opposite direction was seen already, else it is
     appended to `pending_flow`/`pending_ack` (the flow and the raw ack, 8 bytes instead of a
-    row) for `tcp_stream_finish`. Returns (frames done, rows written, flows held, acks
+    row) for `tcp_stream_finish`. A plain data segment (module docstring) is treated alike,
+    and goes into the staircase and the originals cache instead of the rows; a written row
+    with sequence space (no RST) first writes the cached original with its flow and
+    sequence number, if any. Returns (frames done, rows written, flows held, acks
     pending): it stops before a frame that would open a flow beyond the per-flow arrays or
     fill `slots` over half; the caller grows them and calls again from there.
     """
-    if state.shape[1] != 8 or state.shape[0] < len(keys):
-        raise ValueError("tcp_stream_pass: state must have a row of 8 per flow")
+    if state.shape[1] != 16 or state.shape[0] < len(keys):
+        raise ValueError("tcp_stream_pass: state must have a row of 16 per flow")
+    if originals.shape[1] != 8 or originals.shape[0] < _WAYS or originals.shape[0] % _WAYS:
+        raise ValueError("tcp_stream_pass: originals must be 8 words by a multiple of 4")
     mask = np.uint64(len(slots) - 1)
     room = min(len(keys), len(slots) // 2)
     j = 0
@@ -143,6 +220,8 @@ def tcp_stream_pass(
             state[fl, 4] = NONE
             state[fl, 5] = -1
             state[fl, 6] = r.tcp_seq
+            for k in range(_STEPS):
+                state[fl, _STAIR + _STEPS + k] = -1
         bits, data, length = segment(r)
         rel_seq = wrap32(np.int64(r.tcp_seq) - state[fl, 6])
         window = np.int64(r.tcp_win)
@@ -167,12 +246,57 @@ def tcp_stream_pass(
             state[fl, 0] = rel_seq + length
         state[fl, 1] = ack_raw
         state[fl, 2] = window
-        if length == 0 and not bits & _RST and not repeated and window != 0 and not r.flags & _TEXT:
+        quiet = window != 0 and not r.flags & _TEXT and not bits & _SYN_FIN_RST
+        if quiet and length == 0 and not repeated:
+            skip = True
+        elif quiet and length > 0 and rel_seq + length > before:
+            skip = _climb(state, fl, rel_seq + length, np.int64(r.ip_len))
+            if skip:
+                e, take = _entry(originals, _original_key(fl, rel_seq))
+                if e < 0:
+                    o = originals[take]
+                    o[0] = _original_key(fl, rel_seq)
+                    o[1] = first_row + i + 1
+                    o[2] = ack_raw
+                    o[3] = before
+                    o[4] = r.ts_ns
+                    o[5] = np.int64(r.frame) | (bits << 32) | (window << 48)
+                    o[6] = data
+                    o[7] = np.int64(r.ip_len) | (np.int64(r.flags) << 32)
+        else:
+            skip = False
+        if skip:
             if peer < 0 and ack_raw != NONE:
                 pending_flow[p] = fl
                 pending_ack[p] = ack_raw
                 p += 1
             continue
+        if length > 0 and not bits & _RST:
+            e, take = _entry(originals, _original_key(fl, rel_seq))
+            if e >= 0 and originals[e, 1] > 0:
+                # The original of this segment, written now (finish sorts the rows).
+                o = originals[e]
+                rows[j] = o[1] - 1
+                flow[j] = fl
+                seq[j] = rel_seq
+                ack[j] = o[2]
+                prev_max_end[j] = o[3]
+                ts_ns[j] = o[4]
+                frame[j] = o[5] & _LOW32
+                flags[j] = (o[5] >> 32) & 0xFFFF
+                win[j] = (o[5] >> 48) & 0xFFFF
+                seg_len[j] = o[6]
+                payload[j] = o[6]
+                ip_len[j] = o[7] & _LOW32
+                frame_flags[j] = (o[7] >> 32) & _LOW32
+                repeats[j] = False
+                j += 1
+                o[1] = -o[1]
+            elif e < 0:
+                # Held in the view from here: a later copy is no original.
+                o = originals[take]
+                o[0] = _original_key(fl, rel_seq)
+                o[1] = -(first_row + i + 1)
         rows[j] = first_row + i
         flow[j] = fl
         seq[j] = rel_seq

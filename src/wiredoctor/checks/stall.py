@@ -32,8 +32,7 @@ def check_full_size_stall(ctx: CheckContext) -> list[Finding]:
     if stalled.sum() < _MIN_RESENDS:
         return []
     n = view.n_flows
-    through = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(through, view.flow[acked], view.ip_len[acked])
+    through = view.through
     smallest = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(smallest, view.flow[stalled], view.ip_len[stalled])
     resends = np.bincount(view.flow[stalled], minlength=n)

@@ -8,8 +8,10 @@ and sequence numbers are made relative to each flow's first seen sequence number
 1982 serial arithmetic, so wrap-around and text captures with relative numbers (Wireshark
 lists) behave alike. Always holds: `rows` are frame-table rows in capture order; every
 per-row array is aligned with `rows`; `peer_ack` is in this flow's own sequence space; the
-compiled pass leaves out the segments no check reads (pure ACKs that repeat nothing, see
-`flowstream`), so both give the same findings, not the same rows.
+compiled pass leaves out the segments no check reads (pure ACKs that repeat nothing, plain
+data segments that are no retransmission's original, see `flowstream`), so both give the
+same findings, not the same rows; what the checks ask of every segment (`through`) is a
+per-flow value both compute over all of them.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ class TcpView:
     flow_row: I64
     """Per flow: the frame-table row of its first segment (whose addresses and ports name
     the flow)."""
+    through: I64
+    """Per flow: the largest IP total length of its segments with sequence space that the
+    peer acknowledged (-1 when none was)."""
 
 
 def tcp_view(ctx: CheckContext) -> TcpView:
@@ -91,7 +96,7 @@ def build_view(frames: FrameTable, counted: Mask, *, compiled: bool | None = Non
     n = len(frames)
     if use_kernels(n, compiled):
         # One batch of the compiled stream pass (what `check` runs batch by batch).
-        stream = StreamedView()
+        stream = StreamedView(n)
         stream.add(np.ascontiguousarray(frames), np.ascontiguousarray(counted), 0)
         return stream.finish()
     # Pass one: counted TCP rows, flows numbered as first seen. The arrays are touched only
@@ -133,6 +138,8 @@ def build_view(frames: FrameTable, counted: Mask, *, compiled: bool | None = Non
     # The highest acknowledgement each flow sent (in its peer's space), then swapped to peers.
     max_ack = state[1]
     peer_ack = np.where(reverse >= 0, max_ack[np.maximum(reverse, 0)], _NONE).astype(np.int64)
+    through = np.full(n_flows, -1, dtype=np.int64)
+    acked_through(through, flow, seq, seg_len, ip_len, peer_ack)
     return TcpView(
         rows=rows_cap[:n_rows],
         flow=flow,
@@ -153,7 +160,18 @@ def build_view(frames: FrameTable, counted: Mask, *, compiled: bool | None = Non
         seq0=seq0,
         ts_ns=frames["ts_ns"][rows_cap[:n_rows]].astype(np.int64),
         flow_row=flow_row,
+        through=through,
     )
+
+
+def acked_through(
+    through: I64, flow: I64, seq: I64, seg_len: npt.NDArray[np.int32],
+    ip_len: npt.NDArray[np.uint32], peer_ack: I64,
+) -> None:  # fmt: skip
+    """Raise each flow's `through` to the IP length of its rows with sequence space that the
+    peer acknowledged (up to the segment's end)."""
+    acked = (peer_ack[flow] >= seq + seg_len) & (seg_len > 0)
+    np.maximum.at(through, flow[acked], ip_len[acked].astype(np.int64))
 
 
 def order_flows(
@@ -229,9 +247,14 @@ FIRST_FLOWS = 1 << 14
 """Flows the per-flow arrays hold at first (doubled when full)."""
 
 
-FLOW_STATE = 8
-"""Words of state per flow `flowstream.tcp_stream_pass` keeps, a row of 64 bytes (it
+FLOW_STATE = 16
+"""Words of state per flow `flowstream.tcp_stream_pass` keeps, a row of 128 bytes (it
 refuses any other shape)."""
+
+ORIGINALS = 1 << 18
+"""Entries of the cache of plain data segments (`flowstream._entry`, 64 bytes each: 16 MiB
+at most, touched only as used), so a retransmission finds its original among about that
+many data segments before it."""
 
 
 _ROW_COLUMNS: tuple[tuple[str, Any], ...] = (
@@ -255,7 +278,9 @@ _ROW_COLUMNS: tuple[tuple[str, Any], ...] = (
 class StreamedView:
     """The TCP flow view, grown batch by batch (`flowstream.tcp_stream_pass`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, frames_hint: int = 0) -> None:
+        """`frames_hint`: frames of the whole capture when known (a smaller one needs a
+        smaller cache of originals)."""
         self.cols = {name: Growing(np.dtype(dtype)) for name, dtype in _ROW_COLUMNS}
         """The per-row columns, in the kernel's order."""
         self.pending_flow = Growing(np.dtype(np.int32))
@@ -267,6 +292,10 @@ class StreamedView:
         self.rkeys = np.empty(FIRST_FLOWS, dtype=np.uint64)
         self.flow_row = np.empty(FIRST_FLOWS, dtype=np.int64)
         self.state = np.empty((FIRST_FLOWS, FLOW_STATE), dtype=np.int64)
+        entries = ORIGINALS
+        if 0 < frames_hint < ORIGINALS:
+            entries = max(1 << int(frames_hint - 1).bit_length(), 64)
+        self.originals = np.zeros((entries, 8), dtype=np.int64)
 
     @property
     def size(self) -> int:
@@ -297,13 +326,14 @@ class StreamedView:
         flows_before = self.n_flows
         start = 0
         while True:
-            # Room for one row (and one pending ack) per frame left in the batch.
+            # Room for two rows (a segment and its original) and one pending ack per frame
+            # left in the batch.
             left = len(frames) - start
-            outputs = [column.spare(left) for column in self.cols.values()]
+            outputs = [column.spare(2 * left) for column in self.cols.values()]
             aside = [self.pending_flow.spare(left), self.pending_ack.spare(left)]
             done, written, self.n_flows, pending = tcp_stream(
                 frames[start:], counted[start:], first_row + start,
-                self.slots, self.keys, self.rkeys, self.flow_row, self.state,
+                self.slots, self.keys, self.rkeys, self.flow_row, self.state, self.originals,
                 self.n_flows, *outputs, *aside,
             )  # fmt: skip
             for column in self.cols.values():
@@ -323,6 +353,11 @@ class StreamedView:
         first_seq = np.ascontiguousarray(self.state[:n_flows, 6])
         rank, reverse, seq0 = order_flows(self.keys, self.rkeys, first_seq, n_flows)
         c = {name: column.finish(trim=False) for name, column in self.cols.items()}
+        rows = c["rows"]
+        if rows.size > 1 and not (rows[1:] > rows[:-1]).all():
+            # Originals were written when their retransmission was seen.
+            order = np.argsort(rows, kind="stable")
+            c = {name: column[order] for name, column in c.items()}
         # The highest ack of each flow, counted by the stream pass for rows it did not keep.
         max_ack = np.empty(n_flows, dtype=np.int64)
         max_ack[rank] = self.state[:n_flows, 4]
@@ -333,6 +368,13 @@ class StreamedView:
         peer_ack = np.where(reverse >= 0, max_ack[np.maximum(reverse, 0)], NONE).astype(np.int64)
         flow_row = np.empty(n_flows, dtype=np.int64)
         flow_row[rank] = self.flow_row[:n_flows]
+        # The staircases answer for the segments not written, the rows for the others.
+        ends = self.state[:n_flows, 8:12]
+        lengths = self.state[:n_flows, 12:16]
+        acked = (lengths >= 0) & (ends <= peer_ack[rank][:, None])
+        through = np.empty(n_flows, dtype=np.int64)
+        through[rank] = np.where(acked, lengths, -1).max(axis=1, initial=-1)
+        acked_through(through, c["flow"], c["seq"], c["seg_len"], c["ip_len"], peer_ack)
         return TcpView(
             rows=c["rows"],
             flow=c["flow"],
@@ -353,4 +395,5 @@ class StreamedView:
             seq0=seq0,
             ts_ns=c["ts_ns"],
             flow_row=flow_row,
+            through=through,
         )
