@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from checks.tcpframes import tcp_frame, write_pcap
+from wiredoctor.checks import tcpflows
 from wiredoctor.checks.tcp import _originals
 from wiredoctor.checks.tcpflows import StreamedView, TcpView, build_view, retransmitted
 from wiredoctor.pipeline import load_capture
@@ -107,3 +108,26 @@ class _Ctx:
 
     def __init__(self) -> None:
         self.cache: dict[str, object] = {}
+
+
+def test_acks_set_aside_fold_to_two_per_flow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client's direction alone for a while (its acks wait for the server's first
+    sequence number), then the server's: folded or not, the server's data counts as
+    acknowledged up to the client's highest ack."""
+    frames = [
+        tcp_frame(CLIENT, SERVER, 40000, 80, CS + 100 * k, SS + 10 * k, 0x18, 64240, b"c" * 100)
+        for k in range(1000)
+    ]
+    frames.append(tcp_frame(SERVER, CLIENT, 80, 40000, SS, CS, 0x18, 65535, b"s" * 1400))
+    frames.append(tcp_frame(SERVER, CLIENT, 80, 40000, SS + 9990, CS, 0x11, 65535, b""))
+    table = _frames(tmp_path, frames)
+    kernel, plain = _views(table)
+    monkeypatch.setattr(tcpflows, "PENDING", 64)
+    folded, _ = _views(table)
+    for view in (kernel, plain, folded):
+        server = int(view.flow[view.frame == len(frames)][0])
+        assert view.peer_ack[server] == 10 * 999  # up to the FIN (at 9990), not past it
+        assert view.through[server] == 1440
+    assert np.array_equal(folded.peer_ack, plain.peer_ack)

@@ -202,10 +202,14 @@ def test_the_build_is_balanced_between_the_workers() -> None:
         loads = [sum(store.BUILD_SECONDS[n] for n in g) for g in groups]
         # No worker waits on another for longer than the shortest kernel it could take over.
         assert max(loads) - min(loads) <= max(store.BUILD_SECONDS.values())
-    # The verification kernel, about half of all, gets a worker to itself or nearly.
+    # Two workers (this machine's CPUs) each carry half of all within half a second, the
+    # verification kernel's (a third of all by itself) too.
+    total = sum(store.BUILD_SECONDS.values())
     two = store.work_groups(2)
     heavy = next(g for g in two if "verify_chunk" in g)
-    assert sum(store.BUILD_SECONDS[n] for n in heavy) < 7.0
+    for group in two:
+        assert abs(sum(store.BUILD_SECONDS[n] for n in group) - total / 2) <= 0.5
+    assert sum(store.BUILD_SECONDS[n] for n in heavy) < total / 2 + 0.5
 
 
 def build_with(

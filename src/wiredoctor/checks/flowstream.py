@@ -254,15 +254,14 @@ def tcp_stream_pass(
             if skip:
                 e, take = _entry(originals, _original_key(fl, rel_seq))
                 if e < 0:
-                    o = originals[take]
-                    o[0] = _original_key(fl, rel_seq)
-                    o[1] = first_row + i + 1
-                    o[2] = ack_raw
-                    o[3] = before
-                    o[4] = r.ts_ns
-                    o[5] = np.int64(r.frame) | (bits << 32) | (window << 48)
-                    o[6] = data
-                    o[7] = np.int64(r.ip_len) | (np.int64(r.flags) << 32)
+                    originals[take, 0] = _original_key(fl, rel_seq)
+                    originals[take, 1] = first_row + i + 1
+                    originals[take, 2] = ack_raw
+                    originals[take, 3] = before
+                    originals[take, 4] = r.ts_ns
+                    originals[take, 5] = np.int64(r.frame) | (bits << 32) | (window << 48)
+                    originals[take, 6] = data
+                    originals[take, 7] = np.int64(r.ip_len) | (np.int64(r.flags) << 32)
         else:
             skip = False
         if skip:
@@ -275,28 +274,27 @@ def tcp_stream_pass(
             e, take = _entry(originals, _original_key(fl, rel_seq))
             if e >= 0 and originals[e, 1] > 0:
                 # The original of this segment, written now (finish sorts the rows).
-                o = originals[e]
-                rows[j] = o[1] - 1
+                packed, sizes = originals[e, 5], originals[e, 7]
+                rows[j] = originals[e, 1] - 1
                 flow[j] = fl
                 seq[j] = rel_seq
-                ack[j] = o[2]
-                prev_max_end[j] = o[3]
-                ts_ns[j] = o[4]
-                frame[j] = o[5] & _LOW32
-                flags[j] = (o[5] >> 32) & 0xFFFF
-                win[j] = (o[5] >> 48) & 0xFFFF
-                seg_len[j] = o[6]
-                payload[j] = o[6]
-                ip_len[j] = o[7] & _LOW32
-                frame_flags[j] = (o[7] >> 32) & _LOW32
+                ack[j] = originals[e, 2]
+                prev_max_end[j] = originals[e, 3]
+                ts_ns[j] = originals[e, 4]
+                frame[j] = packed & _LOW32
+                flags[j] = (packed >> 32) & 0xFFFF
+                win[j] = (packed >> 48) & 0xFFFF
+                seg_len[j] = originals[e, 6]
+                payload[j] = originals[e, 6]
+                ip_len[j] = sizes & _LOW32
+                frame_flags[j] = (sizes >> 32) & _LOW32
                 repeats[j] = False
                 j += 1
-                o[1] = -o[1]
+                originals[e, 1] = -originals[e, 1]
             elif e < 0:
                 # Held in the view from here: a later copy is no original.
-                o = originals[take]
-                o[0] = _original_key(fl, rel_seq)
-                o[1] = -(first_row + i + 1)
+                originals[take, 0] = _original_key(fl, rel_seq)
+                originals[take, 1] = -(first_row + i + 1)
         rows[j] = first_row + i
         flow[j] = fl
         seq[j] = rel_seq
@@ -313,6 +311,44 @@ def tcp_stream_pass(
         repeats[j] = repeated
         j += 1
     return len(frames), j, n_flows, p
+
+
+@numba.njit(cache=True, nogil=True)
+def tcp_pending_fold(
+    pending_flow: Any, pending_ack: Any, count: int, first: Any, low: Any, high: Any
+) -> int:
+    """Fold the first `count` pending acks to at most two per flow, in place: the lowest and
+    the highest in serial order from the flow's first pending ack. Returns how many remain.
+
+    `first` (-1 filled), `low` and `high` are per first-seen flow. The highest ack relative
+    to the peer's first sequence number, which `tcp_stream_finish` takes, is one of these
+    two unless the acks of the flow straddle the point 2^31 away from that number (a flow
+    that acknowledged over 2 GiB before its peer's direction was first seen)."""
+    for k in range(count):
+        fl = pending_flow[k]
+        raw = np.int64(pending_ack[k])
+        if first[fl] < 0:
+            first[fl] = raw
+            low[fl] = 0
+            high[fl] = 0
+            continue
+        d = wrap32(raw - first[fl])
+        if d < low[fl]:
+            low[fl] = d
+        if d > high[fl]:
+            high[fl] = d
+    p = 0
+    for fl in range(len(first)):
+        if first[fl] < 0:
+            continue
+        pending_flow[p] = fl
+        pending_ack[p] = (first[fl] + low[fl]) & _LOW32
+        p += 1
+        if high[fl] != low[fl]:
+            pending_flow[p] = fl
+            pending_ack[p] = (first[fl] + high[fl]) & _LOW32
+            p += 1
+    return p
 
 
 @numba.njit(cache=True, nogil=True)

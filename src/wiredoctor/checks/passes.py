@@ -61,6 +61,14 @@ def tcp_stream(*args: Any) -> tuple[int, int, int, int]:
     return int(done), int(written), int(flows), int(pending)
 
 
+def tcp_pending_fold(
+    pending_flow: npt.NDArray[np.int32], pending_ack: npt.NDArray[np.uint32], count: int,
+    first: I64, low: I64, high: I64,
+) -> int:  # fmt: skip
+    """`flowstream.tcp_pending_fold`."""
+    return int(kernel("tcp_pending_fold")(pending_flow, pending_ack, count, first, low, high))
+
+
 def tcp_stream_slots(slots: I64, keys: npt.NDArray[np.uint64], n_flows: int) -> None:
     """`flowstream.tcp_stream_slots`."""
     kernel("tcp_stream_slots")(slots, keys, n_flows)

@@ -24,7 +24,13 @@ import numpy.typing as npt
 
 from wiredoctor.checks import plainscan
 from wiredoctor.checks.context import I64, CheckContext, Mask
-from wiredoctor.checks.passes import tcp_stream, tcp_stream_finish, tcp_stream_slots, use_kernels
+from wiredoctor.checks.passes import (
+    tcp_pending_fold,
+    tcp_stream,
+    tcp_stream_finish,
+    tcp_stream_slots,
+    use_kernels,
+)
 from wiredoctor.checks.plainscan import NONE
 from wiredoctor.fast.growing import Growing
 from wiredoctor.tables import FrameTable
@@ -251,6 +257,10 @@ FLOW_STATE = 16
 """Words of state per flow `flowstream.tcp_stream_pass` keeps, a row of 128 bytes (it
 refuses any other shape)."""
 
+PENDING = 1 << 20
+"""Acks set aside (8 bytes each) above which they are folded to two per flow
+(`flowstream.tcp_pending_fold`)."""
+
 ORIGINALS = 1 << 18
 """Entries of the cache of plain data segments (`flowstream._entry`, 64 bytes each: 16 MiB
 at most, touched only as used), so a retransmission finds its original among about that
@@ -321,6 +331,18 @@ class StreamedView:
         self.slots = np.full(size * 4, -1, dtype=np.int64)
         tcp_stream_slots(self.slots, self.keys, self.n_flows)
 
+    def _fold_pending(self) -> None:
+        """Fold the acks set aside to two per flow (a capture of one direction only would
+        set aside nearly every segment's)."""
+        flows = self.n_flows
+        first = np.full(flows, -1, dtype=np.int64)
+        low, high = np.empty(flows, dtype=np.int64), np.empty(flows, dtype=np.int64)
+        size = self.pending_flow.size
+        flow, ack = self.pending_flow.array[:size], self.pending_ack.array[:size]
+        left = tcp_pending_fold(flow, ack, size, first, low, high)
+        self.pending_flow.truncate(left)
+        self.pending_ack.truncate(left)
+
     def add(self, frames: FrameTable, counted: npt.NDArray[np.bool_], first_row: int) -> I64:
         """Append one batch's counted TCP rows; returns the rows of the flows it opened."""
         flows_before = self.n_flows
@@ -341,6 +363,8 @@ class StreamedView:
             self.pending_flow.keep(pending)
             self.pending_ack.keep(pending)
             start += done
+            if self.pending_flow.size > PENDING:
+                self._fold_pending()
             if start >= len(frames):
                 break
             self._more_flows()

@@ -54,6 +54,10 @@ class Growing:
         """Hold the first `count` rows of the last `spare` view."""
         self.size += count
 
+    def truncate(self, count: int) -> None:
+        """Hold only the first `count` rows (a writer that compacted them in place)."""
+        self.size = min(self.size, count)
+
     def extend(self, count: int) -> npt.NDArray[Any]:
         """Room for `count` more rows; returns them (a view valid until the next call)."""
         view = self.spare(count)

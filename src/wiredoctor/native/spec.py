@@ -128,6 +128,9 @@ KERNELS: dict[str, Kernel] = {
         "wiredoctor.checks.rowscan", "checksum_pass", (CHECKSUMS, INT, INT, I64, I64), SCALAR
     ),
     "tcp_stream_pass": Kernel("wiredoctor.checks.flowstream", "tcp_stream_pass", _TCP_STREAM, 4),
+    "tcp_pending_fold": Kernel(
+        "wiredoctor.checks.flowstream", "tcp_pending_fold", (I32, U32, INT, I64, I64, I64), SCALAR
+    ),
     "tcp_stream_slots": Kernel(
         "wiredoctor.checks.flowstream", "tcp_stream_slots", (I64, U64, INT), NONE
     ),

@@ -108,23 +108,24 @@ def library_dir() -> Path:
 
 
 BUILD_SECONDS = {
-    "verify_chunk": 5.2,
-    "plan_fragments": 2.5,
-    "walk_pcapng": 2.0,
-    "walk_pcap": 0.65,
-    "splice": 0.5,
-    "hash_array": 0.45,
-    "frame_pass": 0.35,
-    "checksum_pass": 0.35,
-    "tcp_stream_pass": 0.45,
-    "tcp_stream_finish": 0.15,
-    "tcp_stream_slots": 0.1,
+    "verify_chunk": 5.3,
+    "walk_pcapng": 2.8,
+    "plan_fragments": 2.45,
+    "tcp_stream_pass": 2.2,
+    "hash_array": 0.8,
+    "walk_pcap": 0.6,
+    "frame_pass": 0.5,
+    "splice": 0.4,
+    "tcp_pending_fold": 0.26,
+    "tcp_stream_finish": 0.24,
+    "checksum_pass": 0.21,
+    "number_rows": 0.18,
     "key_hashes": 0.17,
-    "number_rows": 0.14,
+    "tcp_stream_slots": 0.14,
 }
-"""Seconds a build worker spends on each kernel (measured one after another in one worker,
-numba 0.68, 2026-11; the first one of a worker includes numba's own start, about 0.5 s):
-what `work_groups` balances. A kernel missing here counts 1 s."""
+"""Seconds a build worker spends on each kernel (measured one after another in two workers,
+numba 0.68, 2026-11, without numba's own start of about 0.5 s per worker): what
+`work_groups` balances. A kernel missing here counts 1 s."""
 
 BUILD_TIMEOUT_S = 600
 
