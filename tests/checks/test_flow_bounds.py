@@ -93,7 +93,7 @@ def test_originals_are_written_when_their_retransmission_comes(tmp_path: Path) -
 
 def test_an_original_out_of_the_cache_is_reported_without_it(tmp_path: Path) -> None:
     frames = _frames(tmp_path, _transfer([500] * 2000, acked_through=1990, resend=(5, 1995)))
-    small = StreamedView(frames_hint=64)  # 64 entries: segment 5 is long gone
+    small = StreamedView(frames_hint=64)  # a ring of 64: segment 5 is long gone
     small.add(np.ascontiguousarray(frames), np.ones(len(frames), dtype=bool), 0)
     view = small.finish()
     again = np.flatnonzero(retransmitted(view, _Ctx()))

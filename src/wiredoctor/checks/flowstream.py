@@ -13,11 +13,13 @@ waits for the last batch.
 Plain data segments (sequence space, no SYN/FIN/RST, a window, no text marks, ending past
 everything the flow sent before) are read by no check unless one is resent later, as the
 original of its retransmission, or for the largest segment the peer acknowledged. So they
-are not written: each goes into a bounded set-associative cache of recent segments (the
-original a later retransmission looks up there, and writes then), and into its flow's
+are not written: each is appended to a ring of the last `tcpflows.ORIGINALS` of them (a
+sequential write, and one store into an index: nothing is looked up per segment), chained
+from the index slot of its (flow, sequence number), where a later retransmission finds its
+original and writes it then; and each goes into its flow's
 staircase of (end, IP length) points, from which `through` is answered at the end. Memory
 is bounded by the flows, not by the capture's length; a retransmission whose original fell
-out of the cache (more than about `ORIGINALS` data segments earlier) is reported without it.
+out of the ring is reported without it.
 
 Always holds: the kernels allocate nothing (the caller passes every output, with room for
 two rows per frame of the batch); rows are in capture order but for originals, written when
@@ -52,8 +54,6 @@ _STAIR = 8
 """First word of a flow's staircase in its state row: 4 ends, then their 4 IP lengths
 (-1: free)."""
 _STEPS = 4
-_WAYS = 4
-"""Entries of the originals cache per set."""
 
 
 @numba.njit(cache=True, nogil=True)
@@ -126,27 +126,45 @@ def _climb(state: Any, fl: Any, end: Any, length: Any) -> bool:
 
 
 @numba.njit(cache=True, nogil=True)
-def _entry(originals: Any, key: Any) -> tuple[Any, Any]:
-    """(entry holding `key` or -1, the entry to take for it: a free one, else the oldest of
-    its set). An entry is 8 words: key, tag (row + 1 while only here, -(row + 1) once the
-    row is in the view, 0 free), raw ack, highest end before, timestamp, frame | flags << 32
-    | window << 48, payload, IP length | frame flags << 32."""
-    sets = np.uint64(originals.shape[0] // _WAYS)
-    base = np.int64(_step(_SEED, np.uint64(key)) % sets) * _WAYS
-    take: Any = base
-    oldest: Any = np.int64(1) << 62
-    for e in range(base, base + _WAYS):
-        tag = originals[e, 1]
-        if tag == 0:
-            if oldest > 0:
-                take, oldest = e, 0
-            continue
-        if originals[e, 0] == key:
-            return e, e
-        age = abs(tag)
-        if age < oldest:
-            take, oldest = e, age
-    return -1, take
+def _log(ring: Any, index: Any, key: Any, words: tuple[Any, ...]) -> None:
+    """Append a plain segment to the ring: 8 words, the first `key` (the flow's first-seen
+    id and the relative sequence number), then `words` (tag, raw ack, highest end before,
+    timestamp, frame | flags << 32 | window << 48, payload | IP length << 32, frame flags),
+    the chain's step to the previous entry of the same index slot in the high half of the
+    last. The tag is the row + 1 while the row is not in the view, -(row + 1) once written.
+    `index` holds per slot the last position + 1 appended there (0: none), then the count
+    of segments ever appended."""
+    size = ring.shape[0]
+    logged = index[-1]
+    slot = np.int64(_step(_SEED, np.uint64(key)) & np.uint64(index.shape[0] - 2))
+    last = index[slot] - 1
+    step = logged - last if last >= 0 and logged - last <= size else 0
+    e = logged & (size - 1)
+    ring[e, 0] = key
+    for k in range(6):
+        ring[e, k + 1] = words[k]
+    ring[e, 7] = words[6] | (step << 32)
+    index[slot] = logged + 1
+    index[-1] = logged + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _earliest(ring: Any, index: Any, key: Any) -> Any:
+    """The ring entry of the earliest segment still in the ring with `key`, or -1."""
+    size = ring.shape[0]
+    logged = index[-1]
+    slot = np.int64(_step(_SEED, np.uint64(key)) & np.uint64(index.shape[0] - 2))
+    at = index[slot] - 1
+    found = -1
+    while at >= 0 and logged - at <= size:
+        e = at & (size - 1)
+        if ring[e, 0] == key:
+            found = e
+        step = ring[e, 7] >> 32
+        if step == 0:
+            break
+        at -= step
+    return found
 
 
 @numba.njit(cache=True, nogil=True)
@@ -157,7 +175,8 @@ def _original_key(fl: Any, rel_seq: Any) -> Any:
 @numba.njit(cache=True, nogil=True)
 def tcp_stream_pass(
     frames: Any, counted: Any, first_row: int, slots: Any, keys: Any, rkeys: Any,
-    flow_row: Any, state: Any, originals: Any, n_flows: int, rows: Any, flow: Any, seq: Any,
+    flow_row: Any, state: Any, ring: Any, index: Any, n_flows: int, rows: Any, flow: Any,
+    seq: Any,
     ack: Any, prev_max_end: Any, ts_ns: Any, frame: Any, flags: Any, seg_len: Any,
     payload: Any, win: Any, ip_len: Any, frame_flags: Any, repeats: Any, pending_flow: Any,
     pending_ack: Any,
@@ -172,9 +191,9 @@ def tcp_stream_pass(
     ack relative to that flow's first sequence number, the flows held when the opposite one
     was last looked for, the first sequence number (the others NONE before the first
     segment), a spare word, then the staircase (`_climb`). `slots` (a power of two, -1
-    filled) is the open-addressing table over `keys`; `originals` (zero filled, a multiple
-    of 4 rows of 8 words) the cache of plain data segments (`_entry`). `ack` gets the raw
-    acknowledgement number (NONE without ACK).
+    filled) is the open-addressing table over `keys`; `ring` (a power of two rows of 8
+    words) and `index` (zero filled, a power of two plus one) hold the last plain data
+    segments (`_log`). `ack` gets the raw acknowledgement number (NONE without ACK).
 
     A segment that occupies no sequence space, is no RST, repeats no ACK, advertises a
     window and carries no text marks (a text capture may mark it a dup ACK or a
@@ -183,16 +202,17 @@ def tcp_stream_pass(
     Its ack is counted here when the opposite direction was seen already, else it is
     appended to `pending_flow`/`pending_ack` (the flow and the raw ack, 8 bytes instead of a
     row) for `tcp_stream_finish`. A plain data segment (module docstring) is treated alike,
-    and goes into the staircase and the originals cache instead of the rows; a written row
-    with sequence space (no RST) first writes the cached original with its flow and
-    sequence number, if any. Returns (frames done, rows written, flows held, acks
-    pending): it stops before a frame that would open a flow beyond the per-flow arrays or
-    fill `slots` over half; the caller grows them and calls again from there.
+    and goes into the staircase and the ring instead of the rows; a written row with
+    sequence space (no RST) first writes the earliest segment of the ring with its flow and
+    sequence number, if that is not written yet. Returns (frames done, rows written, flows
+    held, acks pending): it stops before a frame that would open a flow beyond the per-flow
+    arrays or fill `slots` over half; the caller grows them and calls again from there.
     """
     if state.shape[1] != 16 or state.shape[0] < len(keys):
         raise ValueError("tcp_stream_pass: state must have a row of 16 per flow")
-    if originals.shape[1] != 8 or originals.shape[0] < _WAYS or originals.shape[0] % _WAYS:
-        raise ValueError("tcp_stream_pass: originals must be 8 words by a multiple of 4")
+    size, slots_plus = ring.shape[0], index.shape[0]
+    if ring.shape[1] != 8 or size & (size - 1) or (slots_plus - 1) & (slots_plus - 2):
+        raise ValueError("tcp_stream_pass: ring must be 2^k rows of 8, index 2^k + 1 words")
     mask = np.uint64(len(slots) - 1)
     room = min(len(keys), len(slots) // 2)
     j = 0
@@ -252,16 +272,12 @@ def tcp_stream_pass(
         elif quiet and length > 0 and rel_seq + length > before:
             skip = _climb(state, fl, rel_seq + length, np.int64(r.ip_len))
             if skip:
-                e, take = _entry(originals, _original_key(fl, rel_seq))
-                if e < 0:
-                    originals[take, 0] = _original_key(fl, rel_seq)
-                    originals[take, 1] = first_row + i + 1
-                    originals[take, 2] = ack_raw
-                    originals[take, 3] = before
-                    originals[take, 4] = r.ts_ns
-                    originals[take, 5] = np.int64(r.frame) | (bits << 32) | (window << 48)
-                    originals[take, 6] = data
-                    originals[take, 7] = np.int64(r.ip_len) | (np.int64(r.flags) << 32)
+                words = (
+                    np.int64(first_row + i + 1), np.int64(ack_raw), np.int64(before),
+                    np.int64(r.ts_ns), np.int64(r.frame) | (bits << 32) | (window << 48),
+                    np.int64(data) | (np.int64(r.ip_len) << 32), np.int64(r.flags),
+                )  # fmt: skip
+                _log(ring, index, _original_key(fl, rel_seq), words)
         else:
             skip = False
         if skip:
@@ -271,30 +287,26 @@ def tcp_stream_pass(
                 p += 1
             continue
         if length > 0 and not bits & _RST:
-            e, take = _entry(originals, _original_key(fl, rel_seq))
-            if e >= 0 and originals[e, 1] > 0:
+            e = _earliest(ring, index, _original_key(fl, rel_seq))
+            if e >= 0 and ring[e, 1] > 0:
                 # The original of this segment, written now (finish sorts the rows).
-                packed, sizes = originals[e, 5], originals[e, 7]
-                rows[j] = originals[e, 1] - 1
+                packed, sizes = ring[e, 5], ring[e, 6]
+                rows[j] = ring[e, 1] - 1
                 flow[j] = fl
                 seq[j] = rel_seq
-                ack[j] = originals[e, 2]
-                prev_max_end[j] = originals[e, 3]
-                ts_ns[j] = originals[e, 4]
+                ack[j] = ring[e, 2]
+                prev_max_end[j] = ring[e, 3]
+                ts_ns[j] = ring[e, 4]
                 frame[j] = packed & _LOW32
                 flags[j] = (packed >> 32) & 0xFFFF
                 win[j] = (packed >> 48) & 0xFFFF
-                seg_len[j] = originals[e, 6]
-                payload[j] = originals[e, 6]
-                ip_len[j] = sizes & _LOW32
-                frame_flags[j] = (sizes >> 32) & _LOW32
+                seg_len[j] = sizes & _LOW32
+                payload[j] = sizes & _LOW32
+                ip_len[j] = (sizes >> 32) & _LOW32
+                frame_flags[j] = ring[e, 7] & _LOW32
                 repeats[j] = False
                 j += 1
-                originals[e, 1] = -originals[e, 1]
-            elif e < 0:
-                # Held in the view from here: a later copy is no original.
-                originals[take, 0] = _original_key(fl, rel_seq)
-                originals[take, 1] = -(first_row + i + 1)
+                ring[e, 1] = -ring[e, 1]
         rows[j] = first_row + i
         flow[j] = fl
         seq[j] = rel_seq

@@ -262,9 +262,9 @@ PENDING = 1 << 20
 (`flowstream.tcp_pending_fold`)."""
 
 ORIGINALS = 1 << 18
-"""Entries of the cache of plain data segments (`flowstream._entry`, 64 bytes each: 16 MiB
-at most, touched only as used), so a retransmission finds its original among about that
-many data segments before it."""
+"""Plain data segments the ring of `flowstream._log` holds (64 bytes each, 16 MiB, and an
+index of 8 bytes each), so a retransmission finds its original among that many data
+segments before it."""
 
 
 _ROW_COLUMNS: tuple[tuple[str, Any], ...] = (
@@ -290,7 +290,7 @@ class StreamedView:
 
     def __init__(self, frames_hint: int = 0) -> None:
         """`frames_hint`: frames of the whole capture when known (a smaller one needs a
-        smaller cache of originals)."""
+        smaller ring of recent data segments)."""
         self.cols = {name: Growing(np.dtype(dtype)) for name, dtype in _ROW_COLUMNS}
         """The per-row columns, in the kernel's order."""
         self.pending_flow = Growing(np.dtype(np.int32))
@@ -305,7 +305,8 @@ class StreamedView:
         entries = ORIGINALS
         if 0 < frames_hint < ORIGINALS:
             entries = max(1 << int(frames_hint - 1).bit_length(), 64)
-        self.originals = np.zeros((entries, 8), dtype=np.int64)
+        self.ring = np.empty((entries, 8), dtype=np.int64)
+        self.index = np.zeros(entries + 1, dtype=np.int64)
 
     @property
     def size(self) -> int:
@@ -355,8 +356,8 @@ class StreamedView:
             aside = [self.pending_flow.spare(left), self.pending_ack.spare(left)]
             done, written, self.n_flows, pending = tcp_stream(
                 frames[start:], counted[start:], first_row + start,
-                self.slots, self.keys, self.rkeys, self.flow_row, self.state, self.originals,
-                self.n_flows, *outputs, *aside,
+                self.slots, self.keys, self.rkeys, self.flow_row, self.state, self.ring,
+                self.index, self.n_flows, *outputs, *aside,
             )  # fmt: skip
             for column in self.cols.values():
                 column.keep(written)
