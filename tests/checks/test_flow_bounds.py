@@ -14,9 +14,11 @@ import pytest
 
 from checks.tcpframes import tcp_frame, write_pcap
 from wiredoctor.checks import tcpflows
+from wiredoctor.checks.options import CheckOptions
+from wiredoctor.checks.run import run_checks
 from wiredoctor.checks.tcp import _originals
 from wiredoctor.checks.tcpflows import StreamedView, TcpView, build_view, retransmitted
-from wiredoctor.pipeline import load_capture
+from wiredoctor.pipeline import load_capture, stream_capture
 from wiredoctor.tables import FrameTable
 
 CLIENT, SERVER = 0x0A000001, 0x0A000002
@@ -131,3 +133,16 @@ def test_acks_set_aside_fold_to_two_per_flow(
         assert view.peer_ack[server] == 10 * 999  # up to the FIN (at 9990), not past it
         assert view.through[server] == 1440
     assert np.array_equal(folded.peer_ack, plain.peer_ack)
+
+
+def test_streamed_in_small_windows_originals_come_from_earlier_batches(tmp_path: Path) -> None:
+    path = tmp_path / "resent.pcap"
+    write_pcap(path, _transfer([500] * 2000, acked_through=1990, resend=(5, 1995)))
+    whole = load_capture(str(path))
+    kept = stream_capture(str(path), CheckOptions(), window_bytes=16 << 10)  # ~29 frames each
+    assert kept is not None and not kept.complete
+    want = [f.to_json() for f in run_checks(whole)]
+    assert [f.to_json() for f in run_checks(kept)] == want
+    (found,) = [f for f in run_checks(kept) if f.symbol == "tcp-retransmissions"]
+    # Both originals, from batches long before, are in the evidence.
+    assert {5 + 1 + 2, 1995 + 1 + 995} <= set(found.evidence.frames)

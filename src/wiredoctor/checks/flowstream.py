@@ -13,18 +13,18 @@ waits for the last batch.
 Plain data segments (sequence space, no SYN/FIN/RST, a window, no text marks, ending past
 everything the flow sent before) are read by no check unless one is resent later, as the
 original of its retransmission, or for the largest segment the peer acknowledged. So they
-are not written: each is appended to a ring of the last `tcpflows.ORIGINALS` of them (a
-sequential write, and one store into an index: nothing is looked up per segment), chained
-from the index slot of its (flow, sequence number), where a later retransmission finds its
-original and writes it then; and each goes into its flow's
-staircase of (end, IP length) points, from which `through` is answered at the end. Memory
-is bounded by the flows, not by the capture's length; a retransmission whose original fell
-out of the ring is reported without it.
+are not written: each is appended to a ring of the last `tcpflows.ORIGINALS` of them (one
+sequential write: nothing is looked up per segment), and at the end of a batch that kept
+retransmissions, the ring is read once for their (flow, sequence number):
+the segments found there are written then, as the originals of those retransmissions; and
+each goes into its flow's staircase of (end, IP length) points, from which `through` is
+answered at the end. Memory is bounded by the flows, not by the capture's length; a
+retransmission whose original fell out of the ring is reported without it.
 
 Always holds: the kernels allocate nothing (the caller passes every output, with room for
-two rows per frame of the batch); rows are in capture order but for originals, written when
-their retransmission is seen (`StreamedView.finish` sorts); only `passes` imports this
-module.
+two rows per frame of the batch); rows are in capture order but for originals, written at
+the end of their retransmission's batch (`StreamedView.finish` sorts); only `passes`
+imports this module.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ _FIN, _SYN, _RST, _ACK = 1, 2, 4, 16
 # What a text capture printed of a segment (it may mark a pure ACK a dup ACK or a
 # retransmission, and its windows are not on the wire): the checks read all three.
 _TEXT = int(FrameFlag.TEXT_FIELDS | FrameFlag.TEXT_RETRANSMISSION | FrameFlag.TEXT_DUP_ACK)
+_RESENT = int(FrameFlag.TEXT_RETRANSMISSION)
 _SYN_FIN_RST = 1 | 2 | 4
 _HALF = 1 << 31
 _LOW32 = 0xFFFF_FFFF
@@ -126,45 +127,59 @@ def _climb(state: Any, fl: Any, end: Any, length: Any) -> bool:
 
 
 @numba.njit(cache=True, nogil=True)
-def _log(ring: Any, index: Any, key: Any, words: tuple[Any, ...]) -> None:
-    """Append a plain segment to the ring: 8 words, the first `key` (the flow's first-seen
-    id and the relative sequence number), then `words` (tag, raw ack, highest end before,
-    timestamp, frame | flags << 32 | window << 48, payload | IP length << 32, frame flags),
-    the chain's step to the previous entry of the same index slot in the high half of the
-    last. The tag is the row + 1 while the row is not in the view, -(row + 1) once written.
-    `index` holds per slot the last position + 1 appended there (0: none), then the count
-    of segments ever appended."""
-    size = ring.shape[0]
-    logged = index[-1]
-    slot = np.int64(_step(_SEED, np.uint64(key)) & np.uint64(index.shape[0] - 2))
-    last = index[slot] - 1
-    step = logged - last if last >= 0 and logged - last <= size else 0
-    e = logged & (size - 1)
+def _log(ring: Any, cursor: Any, key: Any, words: tuple[Any, ...]) -> None:
+    """Append a plain segment to the ring: 8 words, `key` (the flow's first-seen id and the
+    relative sequence number), then `words`: tag, raw ack, highest end before, timestamp,
+    frame | flags << 32 | window << 48, payload | IP length << 32, frame flags. The tag is
+    the row + 1 while the row is not in the view, -(row + 1) once written. `cursor[0]`
+    counts the segments ever appended."""
+    e = cursor[0] & (ring.shape[0] - 1)
     ring[e, 0] = key
-    for k in range(6):
+    for k in range(7):
         ring[e, k + 1] = words[k]
-    ring[e, 7] = words[6] | (step << 32)
-    index[slot] = logged + 1
-    index[-1] = logged + 1
+    cursor[0] += 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _earliest(ring: Any, index: Any, key: Any) -> Any:
-    """The ring entry of the earliest segment still in the ring with `key`, or -1."""
-    size = ring.shape[0]
-    logged = index[-1]
-    slot = np.int64(_step(_SEED, np.uint64(key)) & np.uint64(index.shape[0] - 2))
-    at = index[slot] - 1
-    found = -1
-    while at >= 0 and logged - at <= size:
-        e = at & (size - 1)
-        if ring[e, 0] == key:
-            found = e
-        step = ring[e, 7] >> 32
-        if step == 0:
-            break
-        at -= step
-    return found
+def _sift(a: Any, root: Any, end: Any) -> None:
+    while 2 * root + 1 < end:
+        child = 2 * root + 1
+        if child + 1 < end and a[child] < a[child + 1]:
+            child += 1
+        if a[root] >= a[child]:
+            return
+        a[root], a[child] = a[child], a[root]
+        root = child
+
+
+@numba.njit(cache=True, nogil=True)
+def _sort(a: Any, n: Any) -> None:
+    """Heapsort of `a[:n]` in place (numba's sort allocates, and the kernels may not)."""
+    for root in range(n // 2 - 1, -1, -1):
+        _sift(a, root, n)
+    for end in range(n - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        _sift(a, 0, end)
+
+
+@numba.njit(cache=True, nogil=True)
+def _holds(a: Any, n: Any, key: Any) -> Any:
+    """Whether sorted `a[:n]` holds `key`."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < n and a[lo] == key
+
+
+@numba.njit(cache=True, nogil=True)
+def _sequence(key: Any) -> Any:
+    """The relative sequence number of an originals key (signed 32 bits)."""
+    low = key & _LOW32
+    return low - (1 << 32) if low >= _HALF else low
 
 
 @numba.njit(cache=True, nogil=True)
@@ -175,8 +190,8 @@ def _original_key(fl: Any, rel_seq: Any) -> Any:
 @numba.njit(cache=True, nogil=True)
 def tcp_stream_pass(
     frames: Any, counted: Any, first_row: int, slots: Any, keys: Any, rkeys: Any,
-    flow_row: Any, state: Any, ring: Any, index: Any, n_flows: int, rows: Any, flow: Any,
-    seq: Any,
+    flow_row: Any, state: Any, ring: Any, cursor: Any, wanted: Any, n_flows: int, rows: Any,
+    flow: Any, seq: Any,
     ack: Any, prev_max_end: Any, ts_ns: Any, frame: Any, flags: Any, seg_len: Any,
     payload: Any, win: Any, ip_len: Any, frame_flags: Any, repeats: Any, pending_flow: Any,
     pending_ack: Any,
@@ -192,8 +207,9 @@ def tcp_stream_pass(
     was last looked for, the first sequence number (the others NONE before the first
     segment), a spare word, then the staircase (`_climb`). `slots` (a power of two, -1
     filled) is the open-addressing table over `keys`; `ring` (a power of two rows of 8
-    words) and `index` (zero filled, a power of two plus one) hold the last plain data
-    segments (`_log`). `ack` gets the raw acknowledgement number (NONE without ACK).
+    words) and `cursor` (one word, zero at first) hold the last plain data segments
+    (`_log`); `wanted` has room for a key per frame of the batch. `ack` gets the raw
+    acknowledgement number (NONE without ACK).
 
     A segment that occupies no sequence space, is no RST, repeats no ACK, advertises a
     window and carries no text marks (a text capture may mark it a dup ACK or a
@@ -202,21 +218,25 @@ def tcp_stream_pass(
     Its ack is counted here when the opposite direction was seen already, else it is
     appended to `pending_flow`/`pending_ack` (the flow and the raw ack, 8 bytes instead of a
     row) for `tcp_stream_finish`. A plain data segment (module docstring) is treated alike,
-    and goes into the staircase and the ring instead of the rows; a written row with
-    sequence space (no RST) first writes the earliest segment of the ring with its flow and
-    sequence number, if that is not written yet. Returns (frames done, rows written, flows
-    held, acks pending): it stops before a frame that would open a flow beyond the per-flow
-    arrays or fill `slots` over half; the caller grows them and calls again from there.
+    and goes into the staircase and the ring instead of the rows; once the batch is done,
+    the segments of the ring with the flow and sequence number of a retransmission written
+    (sequence space ending at or below the flow's highest end before, no RST, or marked by
+    the text), not written yet, are written after the batch's rows. Returns
+    (frames done, rows written, flows held, acks pending): it stops before a frame that
+    would open a flow beyond the per-flow arrays or fill `slots` over half; the caller
+    grows them and calls again from there.
     """
     if state.shape[1] != 16 or state.shape[0] < len(keys):
         raise ValueError("tcp_stream_pass: state must have a row of 16 per flow")
-    size, slots_plus = ring.shape[0], index.shape[0]
-    if ring.shape[1] != 8 or size & (size - 1) or (slots_plus - 1) & (slots_plus - 2):
-        raise ValueError("tcp_stream_pass: ring must be 2^k rows of 8, index 2^k + 1 words")
+    size = ring.shape[0]
+    if ring.shape[1] != 8 or size & (size - 1) or len(wanted) < len(frames):
+        raise ValueError("tcp_stream_pass: ring must be 2^k rows of 8, wanted one per frame")
     mask = np.uint64(len(slots) - 1)
     room = min(len(keys), len(slots) // 2)
     j = 0
     p = 0
+    w = 0
+    done = len(frames)
     for i in range(len(frames)):
         r = frames[i]
         if r.ip_proto != 6 or r.sport < 0 or not counted[i]:
@@ -226,7 +246,8 @@ def tcp_stream_pass(
         fl = slots[s]
         if fl < 0:
             if n_flows + 1 > room:
-                return i, j, n_flows, p
+                done = i
+                break
             fl = n_flows
             n_flows += 1
             slots[s] = fl
@@ -277,7 +298,7 @@ def tcp_stream_pass(
                     np.int64(r.ts_ns), np.int64(r.frame) | (bits << 32) | (window << 48),
                     np.int64(data) | (np.int64(r.ip_len) << 32), np.int64(r.flags),
                 )  # fmt: skip
-                _log(ring, index, _original_key(fl, rel_seq), words)
+                _log(ring, cursor, _original_key(fl, rel_seq), words)
         else:
             skip = False
         if skip:
@@ -286,27 +307,10 @@ def tcp_stream_pass(
                 pending_ack[p] = ack_raw
                 p += 1
             continue
-        if length > 0 and not bits & _RST:
-            e = _earliest(ring, index, _original_key(fl, rel_seq))
-            if e >= 0 and ring[e, 1] > 0:
-                # The original of this segment, written now (finish sorts the rows).
-                packed, sizes = ring[e, 5], ring[e, 6]
-                rows[j] = ring[e, 1] - 1
-                flow[j] = fl
-                seq[j] = rel_seq
-                ack[j] = ring[e, 2]
-                prev_max_end[j] = ring[e, 3]
-                ts_ns[j] = ring[e, 4]
-                frame[j] = packed & _LOW32
-                flags[j] = (packed >> 32) & 0xFFFF
-                win[j] = (packed >> 48) & 0xFFFF
-                seg_len[j] = sizes & _LOW32
-                payload[j] = sizes & _LOW32
-                ip_len[j] = (sizes >> 32) & _LOW32
-                frame_flags[j] = ring[e, 7] & _LOW32
-                repeats[j] = False
-                j += 1
-                ring[e, 1] = -ring[e, 1]
+        if length > 0 and not bits & _RST and (rel_seq + length <= before or r.flags & _RESENT):
+            # A retransmission (or what the text marked one): its original is looked for.
+            wanted[w] = _original_key(fl, rel_seq)
+            w += 1
         rows[j] = first_row + i
         flow[j] = fl
         seq[j] = rel_seq
@@ -322,7 +326,34 @@ def tcp_stream_pass(
         frame_flags[j] = r.flags
         repeats[j] = repeated
         j += 1
-    return len(frames), j, n_flows, p
+    if w == 0:
+        return done, j, n_flows, p
+    # The originals of the rows kept: their copies in the ring not written yet.
+    _sort(wanted, w)
+    logged = cursor[0]
+    for pos in range(max(logged - size, 0), logged):
+        e = pos & (size - 1)
+        tag = ring[e, 1]
+        if tag <= 0 or not _holds(wanted, w, ring[e, 0]):
+            continue
+        packed, sizes = ring[e, 5], ring[e, 6]
+        rows[j] = tag - 1
+        flow[j] = ring[e, 0] >> 32
+        seq[j] = _sequence(ring[e, 0])
+        ack[j] = ring[e, 2]
+        prev_max_end[j] = ring[e, 3]
+        ts_ns[j] = ring[e, 4]
+        frame[j] = packed & _LOW32
+        flags[j] = (packed >> 32) & 0xFFFF
+        win[j] = (packed >> 48) & 0xFFFF
+        seg_len[j] = sizes & _LOW32
+        payload[j] = sizes & _LOW32
+        ip_len[j] = (sizes >> 32) & _LOW32
+        frame_flags[j] = ring[e, 7]
+        repeats[j] = False
+        j += 1
+        ring[e, 1] = -tag
+    return done, j, n_flows, p
 
 
 @numba.njit(cache=True, nogil=True)

@@ -262,9 +262,9 @@ PENDING = 1 << 20
 (`flowstream.tcp_pending_fold`)."""
 
 ORIGINALS = 1 << 18
-"""Plain data segments the ring of `flowstream._log` holds (64 bytes each, 16 MiB, and an
-index of 8 bytes each), so a retransmission finds its original among that many data
-segments before it."""
+"""Plain data segments the ring of `flowstream._log` holds (64 bytes each, 16 MiB), so a
+retransmission finds its original among about that many data segments before it (less
+the rest of its batch)."""
 
 
 _ROW_COLUMNS: tuple[tuple[str, Any], ...] = (
@@ -306,7 +306,8 @@ class StreamedView:
         if 0 < frames_hint < ORIGINALS:
             entries = max(1 << int(frames_hint - 1).bit_length(), 64)
         self.ring = np.empty((entries, 8), dtype=np.int64)
-        self.index = np.zeros(entries + 1, dtype=np.int64)
+        self.cursor = np.zeros(1, dtype=np.int64)
+        self.wanted = np.empty(0, dtype=np.int64)
 
     @property
     def size(self) -> int:
@@ -352,12 +353,14 @@ class StreamedView:
             # Room for two rows (a segment and its original) and one pending ack per frame
             # left in the batch.
             left = len(frames) - start
+            if self.wanted.shape[0] < left:
+                self.wanted = np.empty(left, dtype=np.int64)
             outputs = [column.spare(2 * left) for column in self.cols.values()]
             aside = [self.pending_flow.spare(left), self.pending_ack.spare(left)]
             done, written, self.n_flows, pending = tcp_stream(
                 frames[start:], counted[start:], first_row + start,
                 self.slots, self.keys, self.rkeys, self.flow_row, self.state, self.ring,
-                self.index, self.n_flows, *outputs, *aside,
+                self.cursor, self.wanted, self.n_flows, *outputs, *aside,
             )  # fmt: skip
             for column in self.cols.values():
                 column.keep(written)
