@@ -1,9 +1,10 @@
 """The compiled TCP view keeps rows for what the checks read of single segments, not for
 every segment: a bulk transfer leaves no rows at all; a retransmission's original is found
-in a bounded cache of recent data segments and written then (one that fell out of the cache
-is reported without it); and the largest acknowledged segment of each flow is answered from
-a staircase of at most four points per flow plus the rows beyond it, equal to what the numpy
-view computes over every segment."""
+in a bounded ring of recent data segments and written then (one that fell out of the ring
+is reported without it), also when it came batches before; the largest acknowledged
+segment of each flow is answered from a staircase of at most four points per flow plus the
+rows beyond it, equal to what the numpy view computes over every segment; and acks set
+aside for a flow whose opposite direction comes later fold to two per flow."""
 
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ def test_originals_are_written_when_their_retransmission_comes(tmp_path: Path) -
     assert kernel.rows.size == 4
 
 
-def test_an_original_out_of_the_cache_is_reported_without_it(tmp_path: Path) -> None:
+def test_an_original_out_of_the_ring_is_reported_without_it(tmp_path: Path) -> None:
     frames = _frames(tmp_path, _transfer([500] * 2000, acked_through=1990, resend=(5, 1995)))
     small = StreamedView(frames_hint=64)  # a ring of 64: segment 5 is long gone
     small.add(np.ascontiguousarray(frames), np.ones(len(frames), dtype=bool), 0)

@@ -15,10 +15,10 @@ everything the flow sent before) are read by no check unless one is resent later
 original of its retransmission, or for the largest segment the peer acknowledged. So they
 are not written: each is appended to a ring of the last `tcpflows.ORIGINALS` of them (one
 sequential write: nothing is looked up per segment), and at the end of a batch that kept
-retransmissions, the ring is read once for their (flow, sequence number):
-the segments found there are written then, as the originals of those retransmissions; and
-each goes into its flow's staircase of (end, IP length) points, from which `through` is
-answered at the end. Memory is bounded by the flows, not by the capture's length; a
+retransmissions, the ring is read once for their (flow, sequence number): the segments
+found there are written then, as the originals of those retransmissions; and each goes
+into its flow's staircase of (end, IP length) points, from which `through` is answered at
+the end. Memory is bounded by the flows, not by the capture's length; a
 retransmission whose original fell out of the ring is reported without it.
 
 Always holds: the kernels allocate nothing (the caller passes every output, with room for
@@ -191,10 +191,9 @@ def _original_key(fl: Any, rel_seq: Any) -> Any:
 def tcp_stream_pass(
     frames: Any, counted: Any, first_row: int, slots: Any, keys: Any, rkeys: Any,
     flow_row: Any, state: Any, ring: Any, cursor: Any, wanted: Any, n_flows: int, rows: Any,
-    flow: Any, seq: Any,
-    ack: Any, prev_max_end: Any, ts_ns: Any, frame: Any, flags: Any, seg_len: Any,
-    payload: Any, win: Any, ip_len: Any, frame_flags: Any, repeats: Any, pending_flow: Any,
-    pending_ack: Any,
+    flow: Any, seq: Any, ack: Any, prev_max_end: Any, ts_ns: Any, frame: Any, flags: Any,
+    seg_len: Any, payload: Any, win: Any, ip_len: Any, frame_flags: Any, repeats: Any,
+    pending_flow: Any, pending_ack: Any,
 ) -> tuple[int, int, int, int]:  # fmt: skip
     """Append the counted TCP rows of one batch that a check reads to the view's per-row
     outputs (sliced by the caller at the rows already held), flows numbered as first seen
@@ -221,10 +220,10 @@ def tcp_stream_pass(
     and goes into the staircase and the ring instead of the rows; once the batch is done,
     the segments of the ring with the flow and sequence number of a retransmission written
     (sequence space ending at or below the flow's highest end before, no RST, or marked by
-    the text), not written yet, are written after the batch's rows. Returns
-    (frames done, rows written, flows held, acks pending): it stops before a frame that
-    would open a flow beyond the per-flow arrays or fill `slots` over half; the caller
-    grows them and calls again from there.
+    the text), not written yet, are written after the batch's rows. Returns (frames done,
+    rows written, flows held, acks pending): it stops before a frame that would open a flow
+    beyond the per-flow arrays or fill `slots` over half; the caller grows them and calls
+    again from there.
     """
     if state.shape[1] != 16 or state.shape[0] < len(keys):
         raise ValueError("tcp_stream_pass: state must have a row of 16 per flow")

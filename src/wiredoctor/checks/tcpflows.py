@@ -383,7 +383,7 @@ class StreamedView:
         c = {name: column.finish(trim=False) for name, column in self.cols.items()}
         rows = c["rows"]
         if rows.size > 1 and not (rows[1:] > rows[:-1]).all():
-            # Originals were written when their retransmission was seen.
+            # Originals were written at the end of their retransmission's batch.
             order = np.argsort(rows, kind="stable")
             c = {name: column[order] for name, column in c.items()}
         # The highest ack of each flow, counted by the stream pass for rows it did not keep.
@@ -396,7 +396,8 @@ class StreamedView:
         peer_ack = np.where(reverse >= 0, max_ack[np.maximum(reverse, 0)], NONE).astype(np.int64)
         flow_row = np.empty(n_flows, dtype=np.int64)
         flow_row[rank] = self.flow_row[:n_flows]
-        # The staircases answer for the segments not written, the rows for the others.
+        # The staircases answer for the segments not written, the rows for the others (state
+        # words 8-11: a staircase's ends, 12-15: their IP lengths, see `flowstream._climb`).
         ends = self.state[:n_flows, 8:12]
         lengths = self.state[:n_flows, 12:16]
         acked = (lengths >= 0) & (ends <= peer_ack[rank][:, None])
