@@ -111,7 +111,7 @@ BUILD_SECONDS = {
     "verify_chunk": 5.3,
     "walk_pcapng": 2.8,
     "plan_fragments": 2.45,
-    "tcp_stream_pass": 2.2,
+    "tcp_stream_pass": 2.5,
     "hash_array": 0.8,
     "walk_pcap": 0.6,
     "frame_pass": 0.5,
