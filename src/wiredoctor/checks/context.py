@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -144,10 +144,30 @@ class CheckContext:
         }
 
 
-def _mask(n: int, rows: I64) -> Mask:
+def mask_of(n: int, rows: Any) -> Mask:
+    """A mask of `n` rows, True at `rows`."""
     out = np.zeros(n, dtype=bool)
     out[rows] = True
     return out
+
+
+class RowLists(TypedDict):
+    """The `CheckContext` fields the frame pass's five row lists fill."""
+
+    icmp_rows: I64
+    trailer_rows: I64
+    nonzero_pad_rows: I64
+    cut_rows: I64
+    over_rows: I64
+
+
+def row_lists(lists: Iterable[I64]) -> RowLists:
+    """The frame pass's row lists (ICMP, trailer, non-zero padding, snaplen cut, over MTU,
+    in its order) as the context's fields."""
+    icmp, trailer, pad, cut, over = lists
+    return RowLists(
+        icmp_rows=icmp, trailer_rows=trailer, nonzero_pad_rows=pad, cut_rows=cut, over_rows=over
+    )
 
 
 def _link_table() -> I64:
@@ -238,7 +258,6 @@ def build_context(tables: CaptureTables, options: CheckOptions) -> CheckContext:
     lists = np.empty((5, n), dtype=np.int64)
     counts = np.empty(5, dtype=np.int64)
     seen = frame_pass(frames, LINK_TABLE, options.mtu, direction, header, lists, counts)
-    icmp, trailer, pad, cut, over = (lists[k, : counts[k]].copy() for k in range(5))
     return CheckContext(
         tables=tables,
         options=options,
@@ -248,11 +267,7 @@ def build_context(tables: CaptureTables, options: CheckOptions) -> CheckContext:
         direction=direction,
         link_header=header,
         counted=_counted(frames, options.duplicate_window_ns, seen),
-        partial_frame=_mask(n, partial_rows(checksums, listed, rows)),
+        partial_frame=mask_of(n, partial_rows(checksums, listed, rows)),
         listed=listed,
-        icmp_rows=icmp,
-        trailer_rows=trailer,
-        nonzero_pad_rows=pad,
-        cut_rows=cut,
-        over_rows=over,
+        **row_lists(lists[k, : counts[k]].copy() for k in range(5)),
     )

@@ -287,20 +287,17 @@ def tcp_stream_pass(
         state[fl, 1] = ack_raw
         state[fl, 2] = window
         quiet = window != 0 and not r.flags & _TEXT and not bits & _SYN_FIN_RST
-        if quiet and length == 0 and not repeated:
-            skip = True
-        elif quiet and length > 0 and rel_seq + length > before:
-            skip = _climb(state, fl, rel_seq + length, np.int64(r.ip_len))
-            if skip:
-                words = (
-                    np.int64(first_row + i + 1), np.int64(ack_raw), np.int64(before),
-                    np.int64(r.ts_ns), np.int64(r.frame) | (bits << 32) | (window << 48),
-                    np.int64(data) | (np.int64(r.ip_len) << 32), np.int64(r.flags),
-                )  # fmt: skip
-                _log(ring, cursor, _original_key(fl, rel_seq), words)
-        else:
-            skip = False
-        if skip:
+        # A plain data segment goes to its staircase (unless that is full) and the ring.
+        plain = quiet and length > 0 and rel_seq + length > before
+        plain = plain and _climb(state, fl, rel_seq + length, np.int64(r.ip_len))
+        if plain:
+            words = (
+                np.int64(first_row + i + 1), np.int64(ack_raw), np.int64(before),
+                np.int64(r.ts_ns), np.int64(r.frame) | (bits << 32) | (window << 48),
+                np.int64(data) | (np.int64(r.ip_len) << 32), np.int64(r.flags),
+            )  # fmt: skip
+            _log(ring, cursor, _original_key(fl, rel_seq), words)
+        if plain or (quiet and length == 0 and not repeated):
             if peer < 0 and ack_raw != NONE:
                 pending_flow[p] = fl
                 pending_ack[p] = ack_raw
@@ -335,6 +332,7 @@ def tcp_stream_pass(
         tag = ring[e, 1]
         if tag <= 0 or not _holds(wanted, w, ring[e, 0]):
             continue
+        # The same columns as a row written above, unpacked from the ring's words.
         packed, sizes = ring[e, 5], ring[e, 6]
         rows[j] = tag - 1
         flow[j] = ring[e, 0] >> 32
@@ -344,9 +342,9 @@ def tcp_stream_pass(
         ts_ns[j] = ring[e, 4]
         frame[j] = packed & _LOW32
         flags[j] = (packed >> 32) & 0xFFFF
-        win[j] = (packed >> 48) & 0xFFFF
         seg_len[j] = sizes & _LOW32
         payload[j] = sizes & _LOW32
+        win[j] = (packed >> 48) & 0xFFFF
         ip_len[j] = (sizes >> 32) & _LOW32
         frame_flags[j] = ring[e, 7]
         repeats[j] = False

@@ -25,7 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from wiredoctor.checks.context import LINK_TABLE, NOTES_READ, CheckContext, partial_rows
+from wiredoctor.checks.context import (
+    LINK_TABLE,
+    NOTES_READ,
+    CheckContext,
+    mask_of,
+    partial_rows,
+    row_lists,
+)
 from wiredoctor.checks.options import CheckOptions
 from wiredoctor.checks.passes import checksum_pass, frame_pass
 from wiredoctor.checks.sparse import SparseFrames, SparseValues
@@ -78,11 +85,10 @@ class StreamedInputs:
             raise ValueError("a streamed capture is checked with the options it was read with")
         checksums = tables.checksums
         listed = np.arange(len(checksums), dtype=np.int64)
-        icmp, trailer, pad, cut, over = self.lists
         frames = SparseFrames(tables.frames, self.frame_rows, self.n_frames)
         # Per-frame arrays, kept at the kept frames only: the checks read them there.
-        partial = np.zeros(len(self.frame_rows), dtype=bool)
-        partial[frames.position(partial_rows(checksums, listed, self.cksum_frame_row))] = True
+        at = frames.position(partial_rows(checksums, listed, self.cksum_frame_row))
+        partial = mask_of(len(self.frame_rows), at)
         ctx = CheckContext(
             tables=tables,
             options=options,
@@ -94,11 +100,7 @@ class StreamedInputs:
             counted=SparseValues(frames, self.counted),  # type: ignore[arg-type]
             partial_frame=SparseValues(frames, partial),  # type: ignore[arg-type]
             listed=listed,
-            icmp_rows=icmp,
-            trailer_rows=trailer,
-            nonzero_pad_rows=pad,
-            cut_rows=cut,
-            over_rows=over,
+            **row_lists(self.lists),
         )
         ctx.cache["tcp"] = self.view
         return ctx

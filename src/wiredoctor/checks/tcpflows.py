@@ -339,9 +339,8 @@ class StreamedView:
         flows = self.n_flows
         first = np.full(flows, -1, dtype=np.int64)
         low, high = np.empty(flows, dtype=np.int64), np.empty(flows, dtype=np.int64)
-        size = self.pending_flow.size
-        flow, ack = self.pending_flow.array[:size], self.pending_ack.array[:size]
-        left = tcp_pending_fold(flow, ack, size, first, low, high)
+        flow, ack = self.pending_flow.finish(trim=False), self.pending_ack.finish(trim=False)
+        left = tcp_pending_fold(flow, ack, len(flow), first, low, high)
         self.pending_flow.truncate(left)
         self.pending_ack.truncate(left)
 

@@ -22,7 +22,8 @@ SLACK = 1.08
 
 
 class Growing:
-    """A table (or column) of one dtype grown by `extend`/`append`, read once at `finish`."""
+    """A table (or column) of one dtype grown by `extend`/`append`, read at `finish` (the
+    rows held so far; with `trim=False` a view, valid until the next `extend`/`reserve`)."""
 
     def __init__(self, dtype: np.dtype[Any]) -> None:
         self.array: npt.NDArray[Any] = np.empty(0, dtype=dtype)
