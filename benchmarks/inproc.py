@@ -98,7 +98,7 @@ def main() -> int:
                 cols.buf, cols.data_off[lo:hi], cols.caplen[lo:hi], cols.wirelen[lo:hi],
                 cols.linktype[lo:hi], cols.ts_ns[lo:hi], cols.file_off[lo:hi],
                 cols.iface[lo:hi], cols.direction[lo:hi], cols.first_frame + lo, 0,
-                _TEMPLATE, frames, rows, redo, scratch[k],
+                _TEMPLATE, frames, rows, redo, scratch[k], cols.hashing,
             )  # fmt: skip
 
         return lambda: list(pool.map(one, range(len(chunks))))

@@ -129,6 +129,18 @@ FrameTable = npt.NDArray[np.void]
 ChecksumTable = npt.NDArray[np.void]
 
 
+def take(table: npt.NDArray[np.void], index: npt.NDArray[Any]) -> npt.NDArray[np.void]:
+    """`table[index]` for an array of row numbers or a mask, the rows copied whole.
+
+    numpy copies a record dtype of many fields field by field (59 in a frame row): gathering
+    41,000 frame rows took 26 ms that way and 3.5 ms as whole records, here."""
+    if not table.flags.c_contiguous:
+        return table[index]
+    records = table.view(np.dtype((np.void, table.dtype.itemsize)))
+    picked: npt.NDArray[np.void] = records[index].view(table.dtype)
+    return picked
+
+
 def empty_frames(n: int = 0) -> FrameTable:
     """A frame table of `n` rows with every column at its "absent" value."""
     table = np.zeros(n, dtype=FRAME_DTYPE)

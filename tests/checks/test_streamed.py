@@ -10,14 +10,16 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from checks.tcpframes import tcp_frame
+from checks.tcpframes import tcp_frame, write_pcap
 from wiredoctor.analysis import analyse
 from wiredoctor.checks import tcpflows
 from wiredoctor.checks.options import CheckOptions
 from wiredoctor.checks.run import run_checks
 from wiredoctor.checksum.verdict import Status
+from wiredoctor.decode.fnv import payload_hash
 from wiredoctor.diagnose.engine import diagnose
 from wiredoctor.errors import WiredoctorError
 from wiredoctor.pipeline import load_capture, stream_capture
@@ -128,6 +130,28 @@ def test_check_streams_large_captures_and_keeps_few_rows(many_flows: Path) -> No
     assert len(tables.frames) == 18_000
     assert len(tables.checksums) == 0
     assert tables.status_counts(len(Status))[Status.GOOD] == 2 * tables.n_frames
+
+
+def test_streamed_frames_carry_no_payload_hash(tmp_path: Path) -> None:
+    """`check` streams without hashing payloads (its checks read the hashes only in Linux
+    cooked captures, which are never streamed): a kept data frame has payload_hash 0 where
+    the whole tables have the payload's hash, and the findings are the same."""
+    frames = []
+    for i in range(40):
+        frame = tcp_frame(0x0A000001, 0x0A000002, 40000, 80, 1 + 100 * i, 1, 0x18, 512, b"y" * 100)
+        if i == 7:  # a wrong TCP checksum: the frame is kept for the checksum checks
+            frame = frame[:50] + bytes([frame[50] ^ 0x40]) + frame[51:]
+        frames.append(frame)
+    path = tmp_path / "hash.pcap"
+    write_pcap(path, frames)
+    whole = load_capture(str(path))
+    kept = stream_capture(str(path), CheckOptions())
+    assert kept is not None
+    _same(whole, kept, CheckOptions())
+    row = int(np.flatnonzero(kept.frames["frame"] == 8)[0])
+    assert int(kept.frames["payload_hash"][row]) == 0
+    assert int(whole.frames["payload_hash"][7]) == payload_hash(b"y" * 100) != 0
+    assert int(whole.frames["l4_payload_len"][7]) == int(kept.frames["l4_payload_len"][row]) == 100
 
 
 def _late_peers(path: Path, flows: int) -> None:

@@ -19,6 +19,7 @@ from wiredoctor.checks.context import I64, CheckContext, Mask
 from wiredoctor.checks.finding import Finding
 from wiredoctor.checks.srh import final_destination
 from wiredoctor.checksum.verdict import CAUSE_NAMES, PROTO_NAMES, Cause, Note, Proto, Status
+from wiredoctor.tables import take
 
 # UDP destination ports of tunnels that may carry a zero UDP checksum over IPv6 (RFC 6935,
 # RFC 6936): VXLAN (RFC 7348), Geneve (RFC 8926), LISP data (RFC 9300), GTP-U, MPLS-in-UDP
@@ -30,7 +31,7 @@ def _listed(ctx: CheckContext) -> npt.NDArray[np.void]:
     """The listed checksum rows (see `CheckContext.listed`) as a small table of their own."""
     cached = ctx.cache.get("listed")
     if cached is None:
-        cached = ctx.checksums[ctx.listed]
+        cached = take(ctx.checksums, ctx.listed)
         ctx.cache["listed"] = cached
     out: npt.NDArray[np.void] = cached
     return out

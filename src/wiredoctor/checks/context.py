@@ -27,7 +27,7 @@ from wiredoctor.checks.options import CheckOptions
 from wiredoctor.checks.passes import checksum_pass, frame_pass
 from wiredoctor.checksum.verdict import Cause, Note, Proto, Status
 from wiredoctor.errors import WiredoctorError
-from wiredoctor.tables import CaptureTables, FrameFlag, address_text
+from wiredoctor.tables import CaptureTables, FrameFlag, address_text, take
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -200,7 +200,7 @@ def _counted(frames: npt.NDArray[np.void], window_ns: int, seen: int) -> Mask:
     sll = np.isin(frames["linktype"], (LinkType.LINUX_SLL, LinkType.LINUX_SLL2))
     sll &= frames["ip_version"] > 0
     rows = np.flatnonzero(sll)
-    f = frames[rows]
+    f = take(frames, rows)
     key = mix(
         f["src_hi"], f["src_lo"], f["dst_hi"], f["dst_lo"], f["ip_id"], f["ip_len"],
         f["ttl"], f["ip_proto"], f["sport"], f["dport"], f["tcp_seq"], f["tcp_ack"],
@@ -234,7 +234,7 @@ def _checksum_rows(
 def partial_rows(checksums: npt.NDArray[np.void], listed: I64, rows: I64) -> I64:
     """Frame rows (distinct, ascending) carrying an L4 checksum that holds only the
     pseudo-header sum (`rows`: the frame row of every checksum row)."""
-    sub = checksums[listed]
+    sub = take(checksums, listed)
     bad = sub["status"] == Status.BAD
     partial = bad & np.isin(sub["cause"], (Cause.OFFLOAD_PARTIAL, Cause.OFFLOAD_PARTIAL_NOLEN))
     partial &= np.isin(sub["proto"], (Proto.TCP, Proto.UDP, Proto.UDPLITE, Proto.ICMPV6))

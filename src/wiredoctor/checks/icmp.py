@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from wiredoctor.checks.context import I64, CheckContext, Mask, mix
 from wiredoctor.checks.finding import Finding
-from wiredoctor.tables import FrameFlag, address_text
+from wiredoctor.tables import FrameFlag, address_text, take
 
 _ECHO_REQUEST = {4: 8, 6: 128}
 _ECHO_REPLY = {4: 0, 6: 129}
@@ -30,27 +30,27 @@ def _icmp_rows(ctx: CheckContext) -> I64:
 
 
 def _col(ctx: CheckContext, name: str) -> npt.NDArray[Any]:
-    """One frame-table column at the ICMP rows, gathered once per run."""
-    key = f"icmp:{name}"
-    cached = ctx.cache.get(key)
-    if cached is None:
-        cached = ctx.frames[name][_icmp_rows(ctx)]
-        ctx.cache[key] = cached
-    out: npt.NDArray[Any] = cached
+    """One frame-table column at the ICMP rows (a view of their records, gathered once per
+    run: one copy of the rows is cheaper than a strided gather per column)."""
+    records = ctx.cache.get("icmp")
+    if records is None:
+        frames, rows = ctx.frames, _icmp_rows(ctx)
+        records = take(frames, rows) if isinstance(frames, np.ndarray) else frames[rows]
+        ctx.cache["icmp"] = records
+    out: npt.NDArray[Any] = records[name]
     return out
 
 
-def _kind(ctx: CheckContext, table: dict[int, int]) -> I64:
-    rows = _icmp_rows(ctx)
+def _kind(ctx: CheckContext, table: dict[int, int]) -> Mask:
+    """Which ICMP rows are of the kinds in `table` (echo requests or replies)."""
     version, proto, kind = _col(ctx, "ip_version"), _col(ctx, "ip_proto"), _col(ctx, "icmp_type")
-    out = np.zeros(len(rows), dtype=bool)
+    out = np.zeros(len(version), dtype=bool)
     for ip_version, icmp_type in table.items():
         out |= (version == ip_version) & (proto == _ICMP_PROTO[ip_version]) & (kind == icmp_type)
     # Non-first fragments carry no ICMP header; their columns are absent anyway.
     out &= _col(ctx, "icmp_id") >= 0
-    out &= ctx.counted[rows]
-    picked: I64 = rows[out]
-    return picked
+    out &= ctx.counted[_icmp_rows(ctx)]
+    return out
 
 
 def too_big_rows(ctx: CheckContext) -> I64:
@@ -79,14 +79,29 @@ def _echo(ctx: CheckContext) -> tuple[I64, I64, Mask, I64]:
     return out
 
 
+def _echo_at(ctx: CheckContext) -> tuple[I64, I64]:
+    """Places among the ICMP rows of (echo requests, echo replies): the checks read their
+    columns through `_col`, gathered once, instead of gathering each column again."""
+    cached = ctx.cache.get("echo_at")
+    if cached is None:
+        cached = (
+            np.flatnonzero(_kind(ctx, _ECHO_REQUEST)),
+            np.flatnonzero(_kind(ctx, _ECHO_REPLY)),
+        )
+        ctx.cache["echo_at"] = cached
+    out: tuple[I64, I64] = cached
+    return out
+
+
 def _match_echo(ctx: CheckContext) -> tuple[I64, I64, Mask, I64]:
-    f = ctx.frames
-    req = _kind(ctx, _ECHO_REQUEST)
-    rep = _kind(ctx, _ECHO_REPLY)
-    # Column by column: copying whole records of the wide table costs far more.
+    at_req, at_rep = _echo_at(ctx)
+    rows = _icmp_rows(ctx)
     names = ("src_hi", "src_lo", "dst_hi", "dst_lo", "icmp_id", "icmp_seq")
-    q = {name: f[name][req] for name in (*names, "ip_hdr_len", "ip_version", "ip_len", "flags")}
-    r = {name: f[name][rep] for name in names}
+    q = {
+        name: _col(ctx, name)[at_req]
+        for name in (*names, "ip_hdr_len", "ip_version", "ip_len", "flags")
+    }
+    r = {name: _col(ctx, name)[at_rep] for name in names}
     req_key = mix(q["src_hi"], q["src_lo"], q["dst_hi"], q["dst_lo"], q["icmp_id"], q["icmp_seq"])
     rep_key = mix(r["dst_hi"], r["dst_lo"], r["src_hi"], r["src_lo"], r["icmp_id"], r["icmp_seq"])
     answered = np.isin(req_key, rep_key)
@@ -96,16 +111,20 @@ def _match_echo(ctx: CheckContext) -> tuple[I64, I64, Mask, I64]:
     # A fragmented request states only its first fragment's length.
     frag = (q["flags"] & (FrameFlag.FRAGMENT | FrameFlag.REASSEMBLED)) != 0
     size[frag] = -1
-    return req, rep, answered, size
+    return rows[at_req], rows[at_rep], answered, size
 
 
 def check_ping_sweep(ctx: CheckContext) -> list[Finding]:
     """WD210: pings of several sizes to one destination where the larger ones go unanswered."""
-    req, rep, answered, size = _echo(ctx)
+    req, _rep, answered, size = _echo(ctx)
     if req.size == 0:
         return []
-    f = ctx.frames
-    dest = mix(f["dst_hi"][req], f["dst_lo"][req], f["ip_version"][req])
+    at_req, at_rep = _echo_at(ctx)
+    dst_hi, dst_lo = _col(ctx, "dst_hi")[at_req], _col(ctx, "dst_lo")[at_req]
+    version = _col(ctx, "ip_version")[at_req]
+    reply_hi, reply_lo = _col(ctx, "src_hi")[at_rep], _col(ctx, "src_lo")[at_rep]
+    frame = _col(ctx, "frame")
+    dest = mix(dst_hi, dst_lo, version)
     known = size >= 0
     # Distinct (destination, size) pairs, then sizes per destination (in destination order).
     d, s = dest[known], size[known]
@@ -126,14 +145,14 @@ def check_ping_sweep(ctx: CheckContext) -> list[Finding]:
         above = lost_sizes[lost_sizes > largest]
         if above.size == 0:
             continue  # losses are not about size
-        row = int(req[np.flatnonzero(mine)[0]])
-        hi, lo = int(f["dst_hi"][row]), int(f["dst_lo"][row])
-        replies = rep[(f["src_hi"][rep] == hi) & (f["src_lo"][rep] == lo)]
+        first = int(np.flatnonzero(mine)[0])
+        hi, lo = int(dst_hi[first]), int(dst_lo[first])
+        replies = (reply_hi == hi) & (reply_lo == lo)
         facts: dict[str, Any] = {
             "destination": address_text(hi, lo),
             "largest_answered": largest,
             "smallest_unanswered": int(above.min()),
-            "ip_version": int(f["ip_version"][row]),
+            "ip_version": int(version[first]),
             "answered": [int(x) for x in ok_sizes.tolist()],
             "unanswered": [int(x) for x in lost_sizes.tolist()],
             "consistent": bool(lost_sizes.min() > largest),
@@ -143,7 +162,7 @@ def check_ping_sweep(ctx: CheckContext) -> list[Finding]:
             f"pings to {facts['destination']} with payload up to {largest} bytes are "
             f"answered, from {facts['smallest_unanswered']} bytes on they are not"
         )
-        frames = np.r_[f["frame"][req[mine]], f["frame"][replies]]
+        frames = np.r_[frame[at_req[mine]], frame[at_rep[replies]]]
         findings.append(ctx.finding("ping-size-threshold", message, frames, facts))
     return findings
 

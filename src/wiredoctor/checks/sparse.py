@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wiredoctor.tables import FrameTable
+from wiredoctor.tables import FrameTable, take
 
 I64 = npt.NDArray[np.int64]
 
@@ -49,7 +49,8 @@ class SparseFrames:
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return SparseValues(self, self.kept[key])
-        return self.kept[self.position(key)]
+        where = self.position(key)
+        return take(self.kept, where) if np.ndim(where) else self.kept[where]
 
 
 class SparseValues:

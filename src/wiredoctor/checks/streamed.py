@@ -46,6 +46,7 @@ from wiredoctor.tables import (
     ChecksumTable,
     FrameFlag,
     FrameTable,
+    take,
 )
 
 I64 = npt.NDArray[np.int64]
@@ -179,7 +180,7 @@ class StreamedChecks:
         listed = np.empty(len(checksums), dtype=np.int64)
         m = checksum_pass(checksums, first_row + n, NOTES_READ, row_of, listed, compiled=True)
         picked = listed[:m]
-        self.checksums.append(checksums[picked])
+        self.checksums.append(take(checksums, picked))
         self.cksum_frame_row.append(row_of[picked])
         self.status += np.bincount(checksums["status"], minlength=len(self.status))
         opened = self.view.add(frames, counted, first_row)
@@ -190,7 +191,7 @@ class StreamedChecks:
         for column, rows in zip(self.lists, found, strict=True):
             column.append(rows)
         local = keep - first_row
-        self.kept.append(frames[local])
+        self.kept.append(take(frames, local))
         self.kept_rows.append(keep)
         self.kept_direction.append(direction[local])
         self.kept_header.append(header[local])

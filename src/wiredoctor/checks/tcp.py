@@ -25,7 +25,7 @@ from wiredoctor.checks.tcpflows import (
     tcp_view,
 )
 from wiredoctor.checksum.verdict import CAUSE_NAMES, Proto, Status
-from wiredoctor.tables import FrameFlag
+from wiredoctor.tables import FrameFlag, take
 
 
 def flows_facts(ctx: CheckContext, view: TcpView, sel: Mask) -> list[dict[str, Any]]:
@@ -127,7 +127,7 @@ def _originals(view: TcpView) -> I64:
 def _bad_l4(ctx: CheckContext, rows: I64) -> tuple[Mask, I64]:
     """For frame rows `rows`: whether the frame's TCP checksum is bad, and the cause code of
     that verdict (of the frame's last bad TCP checksum when it has several)."""
-    c = ctx.checksums[ctx.listed]  # every bad checksum row is listed
+    c = take(ctx.checksums, ctx.listed)  # every bad checksum row is listed
     sel = (c["proto"] == Proto.TCP) & (c["status"] == Status.BAD)
     bad_rows = ctx.cksum_frame_row[ctx.listed[sel]][::-1]
     causes = c["cause"][sel][::-1].astype(np.int64)

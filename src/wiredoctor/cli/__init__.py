@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import sys
 
 # numpy's OpenBLAS starts a thread per CPU that spins for a while; wiredoctor makes no BLAS
 # call, and on two CPUs those threads took about 0.1 s of CPU a run from the kernels. Only
@@ -55,11 +56,34 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status instead of raising SystemExit."""
+    """Run the CLI; returns the exit status instead of raising SystemExit.
+
+    As the console script (`argv` None) the process ends here once its output is flushed:
+    nothing is left to do, and the interpreter's own teardown (freeing every table and
+    module one by one) took about 40 ms after a check of a 1M-frame capture."""
     if argv is None and hasattr(signal, "SIGPIPE"):
         # As the console script: a reader that goes away (`| head`) ends us quietly, the way
         # it ends tcpdump, instead of an error exit that would read as "problems found".
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    status = _run(argv)
+    if argv is None:
+        _end(status)
+    return status
+
+
+def _end(status: int) -> None:
+    """End the process with `status` once stdout and stderr are flushed. A flush that fails
+    (a full disk) returns instead, and the interpreter reports it as it would."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(status)
+
+
+def _run(argv: list[str] | None) -> int:
+    """The command's exit status (see the module docstring)."""
     try:
         status = cli.main(args=argv, prog_name="wiredoctor", standalone_mode=False)
     except click.exceptions.Exit as done:

@@ -85,11 +85,18 @@ class _Plan:
     """What the plan assumes about the reference state while the batch is finished."""
 
 
+def _no_hash(data: bytes) -> int:
+    """The `payload_hash` of a capture read without payload hashes."""
+    return 0
+
+
 class ReferencePath:
     """A reference verifier kept for one capture, fed only the frames the kernel hands back."""
 
-    def __init__(self, capture_index: int) -> None:
+    def __init__(self, capture_index: int, hashes: bool = True) -> None:
         self.capture_index = capture_index
+        self.hashes = hashes
+        """Whether `payload_hash` is computed (as `verify_batches` was asked)."""
         self._verifier: Verifier | None = None
         self._fragments: TrackedFragments | None = None
         self._outs = [np.empty(0, dtype=CHECKSUM_DTYPE), np.empty(0, dtype=CHECKSUM_DTYPE)]
@@ -112,7 +119,8 @@ class ReferencePath:
             from wiredoctor.decode.verify import Verifier
             from wiredoctor.fast.hashes import hash_bytes
 
-            self._verifier = Verifier(self.capture_index, hasher=hash_bytes)
+            hasher = hash_bytes if self.hashes else _no_hash
+            self._verifier = Verifier(self.capture_index, hasher=hasher)
             self._verifier.fragments = self._state()
         return self._verifier
 

@@ -203,6 +203,7 @@ def verify_chunk(
     cksums: Table,
     fallback: np.ndarray,
     scratch: Scratch,
+    hashing: Int,
 ) -> tuple[Int, Int]:
     """Verify the frames of a chunk into `frames` / `cksums`.
 
@@ -210,7 +211,8 @@ def verify_chunk(
     `first_frame + i`. `template[0]` is a frame row with every column absent, copied into
     each row before it is filled; `fallback[i]` is set to the frame's `REDO_*` mark.
     `scratch` (int64, at least 18) is scratch space. Returns (frames finished, checksum rows
-    written); payload hashes are set for the frames finished.
+    written); payload hashes are set for the frames finished unless `hashing` is 0 (then
+    `payload_hash` stays 0).
     """
     total = buf.shape[0]
     blank = template[0]
@@ -248,7 +250,7 @@ def verify_chunk(
         span[1] = 0
         n, redo = _frame(buf, base, cap, wire, np.int64(linktype[i]), fr, cksums, n, depths, span)
         fr.n_cksum = n - first
-        if span[1] > 0:
+        if span[1] > 0 and hashing != 0:
             # Hashed now, while the payload the checksum just summed is in cache.
             fr.payload_hash = payload_hash(buf, span[0], span[1])
         fallback[i] = redo

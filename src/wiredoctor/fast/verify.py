@@ -116,9 +116,11 @@ class _Columns:
     """Frame number of row 0."""
     capture: int
     """The capture index."""
+    hashing: int
+    """1: set each frame's `payload_hash`; 0: leave it 0."""
 
     @classmethod
-    def of(cls, batch: Batch, capture: int) -> _Columns:
+    def of(cls, batch: Batch, capture: int, hashes: bool = True) -> _Columns:
         """Normalise a batch's columns (no copy when they already have the right dtypes)."""
         buf = np.asarray(batch.buf, dtype=np.uint8)
         if buf.flags.writeable:
@@ -137,6 +139,7 @@ class _Columns:
             direction=np.ascontiguousarray(batch.direction, dtype=np.uint8),
             first_frame=int(batch.first_frame),
             capture=capture,
+            hashing=int(hashes),
         )
 
 
@@ -186,6 +189,7 @@ def _run_chunk(
             cks,
             fallback[start:hi],
             np.zeros(18, dtype=np.int64),
+            cols.hashing,
         )
         parts.append(cks[:rows])
         start += int(done)
@@ -286,12 +290,14 @@ def _start_batch(
     frames: FrameTable,
     slot: _Slot,
     number: bool = False,
+    hashes: bool = True,
 ) -> _Started:
     """Run the kernel over a batch into `frames` (len(batch) rows): on the pool in one
-    chunk per worker for large batches, inline otherwise; `number` as for `_run_chunk`."""
+    chunk per worker for large batches, inline otherwise; `number` as for `_run_chunk`,
+    `hashes` as for `verify_batches`."""
     n = len(batch)
     fallback = np.zeros(n, dtype=np.uint8)
-    cols = _Columns.of(batch, capture_index)
+    cols = _Columns.of(batch, capture_index, hashes)
     _ensure_compiled()
     if pool is None or n < PARALLEL_MIN_FRAMES:
         done: Future[ChecksumTable] = Future()
@@ -324,6 +330,7 @@ def verify_batches(
     capture_index: int = 0,
     capture_bytes: int = 0,
     sink: Sink | None = None,
+    hashes: bool = True,
 ) -> tuple[FrameTable, ChecksumTable]:
     """Verify every frame of `batches` (one capture, in order) with the compiled kernels.
 
@@ -342,8 +349,11 @@ def verify_batches(
     capture of any size needs the memory of two batches), and both tables returned are
     empty. The sink runs on a thread of its own, batch after batch in order, while this
     thread reads and finishes the next batch; an exception it raises is raised here.
+
+    With `hashes` False every `payload_hash` is left 0 (hashing the payloads is about a
+    tenth of the kernel's work; `check` reads the hashes only in Linux cooked captures).
     """
-    reference = ReferencePath(capture_index)
+    reference = ReferencePath(capture_index, hashes)
     frames = Growing(FRAME_DTYPE)
     cks = Growing(CHECKSUM_DTYPE)
     reserved = capture_bytes <= 0
@@ -404,7 +414,7 @@ def verify_batches(
             if pool is None and workers > 1 and n >= PARALLEL_MIN_FRAMES:
                 pool = ThreadPoolExecutor(max_workers=workers)
             started = _start_batch(
-                batch, capture_index, pool, workers, target, slot, number=sink is not None
+                batch, capture_index, pool, workers, target, slot, sink is not None, hashes
             )
             if running:
                 finish(running.pop())
