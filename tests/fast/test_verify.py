@@ -145,6 +145,34 @@ def test_threads_and_a_short_checksum_buffer_change_nothing(
     assert np.array_equal(threaded[0]["cksum_row"][1:], np.cumsum(threaded[0]["n_cksum"])[:-1])
 
 
+def test_a_sink_gets_the_rows_of_the_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel numbers the checksum rows it writes (frame, capture) for a sink, in every
+    # chunk and after every resume of a buffer so short it runs out: the rows the sink gets
+    # are the tables' rows, and so are the frames (but for `cksum_row`, which it never reads).
+    recs = _mixed_records()
+    batches = [fb.batch(recs[:25], 1), fb.batch(recs[25:], 26)]
+    frames, cks = verify_batches(batches, capture_index=3)
+    monkeypatch.setattr(fast_verify, "PARALLEL_MIN_FRAMES", 1)
+    monkeypatch.setattr(fast_verify, "ROWS_PER_FRAME_GUESS", 0)
+    monkeypatch.setattr(fast_verify, "_threads", lambda: 2)
+    got: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def sink(f: np.ndarray, c: np.ndarray, bytes_read: int) -> None:
+        got.append((f.copy(), c.copy()))
+
+    empty = verify_batches(batches, capture_index=3, sink=sink)
+    assert [len(t) for t in empty] == [0, 0]
+    sunk_frames = np.concatenate([f for f, _ in got])
+    sunk_cks = np.concatenate([c for _, c in got])
+    assert len(got) == 2 and len(sunk_frames) == len(frames) == len(recs)
+    assert sunk_cks.tolist() == cks.tolist()
+    assert set(sunk_cks["capture"].tolist()) == {3}
+    others = [n for n in FRAME_DTYPE.names if n != "cksum_row"]
+    assert sunk_frames[others].tolist() == frames[others].tolist()
+    for f, c in got:
+        assert set(c["frame"].tolist()) <= set(f["frame"].tolist())
+
+
 def test_empty_input_gives_empty_tables() -> None:
     frames, cks = verify_batches([])
     assert frames.dtype == FRAME_DTYPE and frames.shape == (0,)

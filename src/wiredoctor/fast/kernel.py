@@ -209,7 +209,9 @@ def verify_chunk(
 
     The record columns are the batch's, sliced to the chunk; frame i is numbered
     `first_frame + i`. `template[0]` is a frame row with every column absent, copied into
-    each row before it is filled; `fallback[i]` is set to the frame's `REDO_*` mark.
+    each row before it is filled; `fallback[i]` is set to the frame's `REDO_*` mark. A
+    frame's `cksum_row` is the index of its first row in `cksums`, and every checksum row
+    gets its frame's number and `capture`.
     `scratch` (int64, at least 18) is scratch space. Returns (frames finished, checksum rows
     written); payload hashes are set for the frames finished unless `hashing` is 0 (then
     `payload_hash` stays 0).
@@ -250,6 +252,12 @@ def verify_chunk(
         span[1] = 0
         n, redo = _frame(buf, base, cap, wire, np.int64(linktype[i]), fr, cksums, n, depths, span)
         fr.n_cksum = n - first
+        for r in range(first, n):
+            # Numbered now, while the rows are in cache (`numbering` does it again for a
+            # capture's tables, whose rows are numbered from the capture's first).
+            ck = cksums[r]
+            ck.frame = fr.frame
+            ck.capture = capture
         if span[1] > 0 and hashing != 0:
             # Hashed now, while the payload the checksum just summed is in cache.
             fr.payload_hash = payload_hash(buf, span[0], span[1])

@@ -159,12 +159,14 @@ def _run_chunk(
 ) -> ChecksumTable:
     """Run the kernel over rows [lo, hi) of a batch, growing the checksum buffer if short.
 
-    Writes frames[lo:hi] and fallback[lo:hi]; the `cksum_row` values it leaves are for
-    `_number_rows` to set. `first`, of `chunk_room(hi - lo)` rows, takes the checksum rows
-    (a buffer reused from batch to batch) until it is full. `number`: number the chunk's
-    rows here, on the thread that wrote them (`cksum_row` relative to the chunk's rows).
+    Writes frames[lo:hi] and fallback[lo:hi]; the kernel numbers the checksum rows it
+    writes, and the frames' `cksum_row` relative to the buffer it wrote them into. `first`,
+    of `chunk_room(hi - lo)` rows, takes the checksum rows (a buffer reused from batch to
+    batch) until it is full. `number`: make `cksum_row` relative to the chunk's rows here,
+    on the thread that wrote them (else `_number_rows` numbers the capture's rows later).
     """
     parts: list[ChecksumTable] = []
+    held = 0
     start = lo
     while start < hi:
         room = chunk_room(hi - start)
@@ -192,11 +194,11 @@ def _run_chunk(
             cols.hashing,
         )
         parts.append(cks[:rows])
+        if number and held:
+            frames["cksum_row"][start : start + int(done)] += np.uint32(held)
+        held += int(rows)
         start += int(done)
-    piece = parts[0] if len(parts) == 1 else _concat(parts)
-    if number:
-        _number_rows(frames[lo:hi], piece, cols.capture)
-    return piece
+    return parts[0] if len(parts) == 1 else _concat(parts)
 
 
 @dataclass(slots=True, kw_only=True)
