@@ -10,9 +10,10 @@ background for the runs after (`native.background`). For `check`, a capture on t
 path is streamed through the checks instead of held (`checks.streamed`).
 
 Always holds: the tables returned are exactly what the reference decoders would produce, or
-for a streamed capture exactly the rows of them its checks read (the differential tests
-hold both speeds, and both ways, to that); reader warnings are kept, not printed; the
-capture source stays open for `read_frame` until `close()` or until the tables go.
+for a streamed capture exactly the rows of them its checks read but for `payload_hash`,
+which a streamed capture leaves 0 (the differential tests hold both speeds, and both ways,
+to that); reader warnings are kept, not printed; the capture source stays open for
+`read_frame` until `close()` or until the tables go.
 """
 
 from __future__ import annotations
