@@ -154,20 +154,25 @@ def _tables(
 ) -> CaptureTables:
     """The capture's tables, reading frame bytes back from `source` (kept open for as long
     as the tables live); `prepared`: what `check` kept of a streamed capture."""
-    numbers: list[npt.NDArray[np.int64]] = []
     file_off = frames["file_off"]
     caplen = frames["caplen"]
+    numbers = frames["frame"]
+    first = int(numbers[0]) if len(frames) else 1
+    # Frame numbers ascend. Whole tables number every frame: a frame's row is found by
+    # subtraction. A streamed capture holds only the frames its checks read: their numbers
+    # are searched, as one int64 copy (numpy would copy and widen the strided uint32
+    # column at every search).
+    whole = not len(frames) or int(numbers[-1]) - first == len(frames) - 1
+    kept: npt.NDArray[np.int64] | None = None if whole else numbers.astype(np.int64)
 
     def read_frame(frame: int) -> bytes:
-        # Frame numbers ascend; a streamed capture holds only the frames its checks read.
-        # They are searched as one contiguous int64 copy, made at the first read: numpy
-        # would otherwise copy and widen the strided uint32 column at every search (9 ms
-        # on a 1M-frame table; `diff` reads hundreds of frames back).
-        if not numbers:
-            numbers.append(frames["frame"].astype(np.int64))
-        column = numbers[0]
-        row = int(np.searchsorted(column, frame))
-        if row >= len(column) or int(column[row]) != frame or int(file_off[row]) < 0:
+        if kept is None:
+            row = frame - first
+            found = 0 <= row < len(frames)
+        else:
+            row = int(np.searchsorted(kept, frame))
+            found = row < len(kept) and int(kept[row]) == frame
+        if not found or int(file_off[row]) < 0:
             return b""
         return source.read_frame(int(file_off[row]), int(caplen[row]))
 

@@ -51,7 +51,7 @@ def _run(batches: Sequence[RecordBatch]) -> tuple[Tables, Tables, ReferencePath]
         row_parts.append(rows.copy())  # the path may reuse its buffer on the next call
     frames = _concat(frame_parts)
     rows = _concat(row_parts)
-    _number_rows(frames, rows, 0)
+    _number_rows(frames, rows)
     ref = verify_records((r for b in batches for r in b.records()), 0)
     return (frames, rows), ref, path
 

@@ -142,8 +142,7 @@ def build_view(frames: FrameTable, counted: Mask, *, compiled: bool | None = Non
     )  # fmt: skip
     flow, seq, ack, prev_max_end = wide
     # The highest acknowledgement each flow sent (in its peer's space), then swapped to peers.
-    max_ack = state[1]
-    peer_ack = np.where(reverse >= 0, max_ack[np.maximum(reverse, 0)], _NONE).astype(np.int64)
+    peer_ack = peer_acks(state[1], reverse)
     through = np.full(n_flows, -1, dtype=np.int64)
     acked_through(through, flow, seq, seg_len, ip_len, peer_ack)
     return TcpView(
@@ -178,6 +177,13 @@ def acked_through(
     peer acknowledged (up to the segment's end)."""
     acked = (peer_ack[flow] >= seq + seg_len) & (seg_len > 0)
     np.maximum.at(through, flow[acked], ip_len[acked].astype(np.int64))
+
+
+def peer_acks(max_ack: I64, reverse: I64) -> I64:
+    """Per flow, the highest acknowledgement its peer sent (`max_ack`: each flow's own, in its
+    peer's space), NONE for a flow whose opposite direction was not captured."""
+    out: I64 = np.where(reverse >= 0, max_ack[np.maximum(reverse, 0)], NONE).astype(np.int64)
+    return out
 
 
 def order_flows(
@@ -392,7 +398,7 @@ class StreamedView:
             c["flow"], c["ack"], rank, seq0, reverse, max_ack,
             self.pending_flow.finish(trim=False), self.pending_ack.finish(trim=False),
         )  # fmt: skip
-        peer_ack = np.where(reverse >= 0, max_ack[np.maximum(reverse, 0)], NONE).astype(np.int64)
+        peer_ack = peer_acks(max_ack, reverse)
         flow_row = np.empty(n_flows, dtype=np.int64)
         flow_row[rank] = self.flow_row[:n_flows]
         # The staircases answer for the segments not written, the rows for the others (state

@@ -253,8 +253,8 @@ def verify_chunk(
         n, redo = _frame(buf, base, cap, wire, np.int64(linktype[i]), fr, cksums, n, depths, span)
         fr.n_cksum = n - first
         for r in range(first, n):
-            # Numbered now, while the rows are in cache (`numbering` does it again for a
-            # capture's tables, whose rows are numbered from the capture's first).
+            # Numbered now, while the rows are in cache (`numbering` then needs only set
+            # each frame's `cksum_row` in a capture's tables).
             ck = cksums[r]
             ck.frame = fr.frame
             ck.capture = capture

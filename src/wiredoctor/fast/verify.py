@@ -273,15 +273,11 @@ class _Slot:
         return self.chunks[index][:rows]
 
     def join(self, pieces: list[ChecksumTable]) -> ChecksumTable:
-        """The pieces one after the other (as bytes: numpy copies packed records field by
-        field otherwise, several times slower)."""
-        raw = [np.ascontiguousarray(p).view(np.uint8) for p in pieces]
-        total = sum(r.shape[0] for r in raw)
+        """The pieces one after the other, in this slot's buffer."""
+        total = sum(p.nbytes for p in pieces)
         if self.joined.shape[0] < total:
             self.joined = np.empty(int(total * self.GROWTH), dtype=np.uint8)
-        out = self.joined[:total]
-        np.concatenate(raw, out=out)
-        return out.view(CHECKSUM_DTYPE)
+        return _concat(pieces, self.joined)
 
 
 def _start_batch(
@@ -370,9 +366,9 @@ def verify_batches(
         rows = started.wait()
         redo = np.flatnonzero(started.fallback)
         if sink is not None:
-            # The chunks numbered their rows (frame and capture of every checksum row) on
-            # the threads that wrote them; the sink reads no `cksum_row`, the reference
-            # path needs it relative to the batch's rows.
+            # The kernel gave every checksum row its frame and capture, and the chunks made
+            # `cksum_row` relative to their own rows; the sink reads no `cksum_row`, the
+            # reference path needs it relative to the batch's rows.
             if redo.shape[0]:
                 started.rows_of_batch()
                 _, rows = reference.replace(
@@ -386,13 +382,13 @@ def verify_batches(
         if redo.shape[0]:
             # The reference path finds each frame's rows by `cksum_row`: number them in the
             # batch's rows first.
-            _number_rows(started.frames, rows, capture_index)
+            _number_rows(started.frames, rows)
             _, rows = reference.replace(started.batch, started.frames, rows, redo, started.fallback)
         if capture_bytes > 0 and cks.size == 0:
             # The checksum rows per byte of the first batch size the whole table once.
             read = _bytes_read(started.batch)
             cks.reserve(estimate_rows(int(rows.shape[0]), read, capture_bytes))
-        _number_rows(started.frames, rows, capture_index, cks.size)
+        _number_rows(started.frames, rows, cks.size)
         cks.append(rows)
 
     try:
@@ -438,19 +434,24 @@ def _bytes_read(batch: Batch) -> int:
     return int(batch.file_off[-1]) + int(batch.caplen[-1])
 
 
-def _concat(parts: list[npt.NDArray[np.void]]) -> npt.NDArray[np.void]:
+def _concat(
+    parts: list[npt.NDArray[np.void]], buffer: npt.NDArray[np.uint8] | None = None
+) -> npt.NDArray[np.void]:
     """Concatenate tables of one dtype as raw bytes (numpy copies packed records field by
-    field otherwise, several times slower)."""
-    dtype = parts[0].dtype
-    raw = np.concatenate([np.ascontiguousarray(p).view(np.uint8) for p in parts])
-    return raw.view(dtype)
+    field otherwise, several times slower), into the start of `buffer` when given (bytes,
+    large enough)."""
+    raw = [np.ascontiguousarray(p).view(np.uint8) for p in parts]
+    if buffer is None:
+        joined = np.concatenate(raw)
+    else:
+        joined = buffer[: sum(r.shape[0] for r in raw)]
+        np.concatenate(raw, out=joined)
+    return joined.view(parts[0].dtype)
 
 
-def _number_rows(
-    frames: FrameTable, cks: ChecksumTable, capture_index: int, first_row: int = 0
-) -> None:
+def _number_rows(frames: FrameTable, cks: ChecksumTable, first_row: int = 0) -> None:
     """Point every frame at its checksum rows (`first_row` being the capture's table row of
-    cks[0]) and give each row its frame and capture."""
-    numbered = int(kernel("number_rows")(frames, cks, capture_index, first_row))
+    cks[0]; the rows carry their frame and capture already)."""
+    numbered = int(kernel("number_rows")(frames, cks.shape[0], first_row))
     if numbered != cks.shape[0]:
         raise AssertionError(f"{numbered} checksum rows numbered of {cks.shape[0]}")

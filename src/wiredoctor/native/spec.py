@@ -118,9 +118,7 @@ KERNELS: dict[str, Kernel] = {
         (FRAMES, U8, INT, I64, I64, U8, I64, I64, I64, U8),
         SCALAR,
     ),
-    "number_rows": Kernel(
-        "wiredoctor.fast.numbering", "number_rows", (FRAMES, CHECKSUMS, INT, INT), SCALAR
-    ),
+    "number_rows": Kernel("wiredoctor.fast.numbering", "number_rows", (FRAMES, INT, INT), SCALAR),
     "hash_array": Kernel("wiredoctor.fast.hashing", "hash_array", (BUFFER,), UINT64),
     "frame_pass": Kernel(
         "wiredoctor.checks.rowscan", "frame_pass", (FRAMES, I64, INT, U8, I64, I64_2D, I64), SCALAR
