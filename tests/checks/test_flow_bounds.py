@@ -3,8 +3,9 @@ every segment: a bulk transfer leaves no rows at all; a retransmission's origina
 in a bounded ring of recent data segments and written then (one that fell out of the ring
 is reported without it), also when it came batches before; the largest acknowledged
 segment of each flow is answered from a staircase of at most four points per flow plus the
-rows beyond it, equal to what the numpy view computes over every segment; and acks set
-aside for a flow whose opposite direction comes later fold to two per flow."""
+rows beyond it, equal to what the numpy view computes over every segment; acks set aside
+for a flow whose opposite direction comes later fold to two per flow; and flows opened
+while the pass looks ahead, or past the size of its tables, change nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from checks.tcpframes import tcp_frame, write_pcap
+from checks.test_plain_passes import assert_same_view
 from wiredoctor.checks import tcpflows
 from wiredoctor.checks.options import CheckOptions
 from wiredoctor.checks.run import run_checks
@@ -147,3 +149,29 @@ def test_streamed_in_small_windows_originals_come_from_earlier_batches(tmp_path:
     (found,) = [f for f in run_checks(kept) if f.symbol == "tcp-retransmissions"]
     # Both originals, from batches long before, are in the evidence.
     assert {5 + 1 + 2, 1995 + 1 + 995} <= set(found.evidence.frames)
+
+
+def test_flows_opened_ahead_and_past_the_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each client opens its flow with a data segment and its server answers three flows
+    later, inside the window the pass hashes ahead (`flowstream.AHEAD` frames), so a slot
+    looked at ahead is still empty when the lookahead reads it; with per-flow tables of 64
+    the pass stops and grows them five times within the one batch."""
+    frames = []
+    for k in range(600):
+        port = 20000 + k
+        frames.append(tcp_frame(CLIENT, SERVER, port, 80, CS + k, SS + k, 0x18, 64240, b"q"))
+        if k >= 3:
+            back = port - 3
+            frames.append(tcp_frame(SERVER, CLIENT, 80, back, SS + k - 3, CS + k - 2, 0x10, 9, b""))
+        if k % 50 == 49:  # a retransmission now and then
+            frames.append(tcp_frame(CLIENT, SERVER, port, 80, CS + k, SS + k, 0x18, 64240, b"q"))
+    table = _frames(tmp_path, frames)
+    monkeypatch.setattr(tcpflows, "FIRST_FLOWS", 64)
+    kernel, plain = _views(table)
+    assert kernel.n_flows == plain.n_flows == 600 + 597
+    assert_same_view(kernel, plain)
+    # Every flow but the last three clients' found its opposite direction.
+    assert int((kernel.reverse >= 0).sum()) == 2 * 597
+    assert kernel.rows.size > 0

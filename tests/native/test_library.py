@@ -318,3 +318,22 @@ def test_a_library_that_cannot_be_loaded_leaves_the_jit_and_is_not_rebuilt(
     assert not target.exists()
     assert "loading hash_array.so failed" in store.failed_marker(target).read_text()
     assert build_with(monkeypatch, lambda directory: pytest.fail("rebuilt")) is None
+
+
+def test_only_the_exported_function_stays_visible() -> None:
+    from llvmlite import binding as llvm
+
+    module = llvm.parse_assembly(
+        "define linkonce_odr i64 @helper(i64 %x) {\n  ret i64 %x\n}\n"
+        "define i64 @entry(i64 %x) {\n  %r = call i64 @helper(i64 %x)\n  ret i64 %r\n}\n"
+        "define i64 @other(i64 %x) {\n  ret i64 %x\n}\n"
+        "declare i64 @outside(i64)\n"
+    )
+    build.internalise(module, "entry")
+    linkage = {f.name: f.linkage.name for f in module.functions}
+    assert linkage == {
+        "helper": "internal",
+        "entry": "external",
+        "other": "internal",
+        "outside": "external",  # a declaration: defined elsewhere
+    }

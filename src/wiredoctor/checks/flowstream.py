@@ -37,6 +37,7 @@ import numpy as np
 # NONE: below any relative sequence number, "no value" in the view's int64 columns; one
 # definition for both speeds.
 from wiredoctor.checks.plainscan import NONE
+from wiredoctor.fast.prefetch import prefetch
 from wiredoctor.tables import FrameFlag
 
 _SEED = np.uint64(0x9E3779B97F4A7C15)
@@ -55,6 +56,9 @@ _STAIR = 8
 """First word of a flow's staircase in its state row: 4 ends, then their 4 IP lengths
 (-1: free)."""
 _STEPS = 4
+AHEAD = 16
+"""Frames between the lookahead that asks for a frame's slot and the frame's own turn; its
+flow's key and state row are asked for half way (once its slot has arrived)."""
 
 
 @numba.njit(cache=True, nogil=True)
@@ -91,6 +95,38 @@ def slot_of(slots: Any, keys: Any, key: Any, mask: Any) -> Any:
         if fl < 0 or keys[fl] == key:
             return s
         s = (s + np.uint64(1)) & mask
+
+
+@numba.njit(cache=True, nogil=True)
+def _look_ahead(
+    frames: Any, counted: Any, i: Any, ahead: Any, slots: Any, keys: Any, state: Any, mask: Any
+) -> None:
+    """Ask for what frame i + AHEAD / 2 and frame i + AHEAD will read: the latter's keys are
+    hashed into `ahead` and its slot asked for; the former's slot, asked for AHEAD / 2 frames
+    ago, gives its flow, whose key and state row are asked for. A prefetch only: whatever
+    the table holds by a frame's turn is what the frame reads."""
+    last = ahead.shape[0] - 1
+    a = i + AHEAD
+    if a < len(frames):
+        r = frames[a]
+        if r.ip_proto == 6 and r.sport >= 0 and counted[a]:
+            key, rkey = flow_keys(r)
+            e = a & last
+            ahead[e, 0] = a
+            ahead[e, 1] = np.int64(key)
+            ahead[e, 2] = np.int64(rkey)
+            prefetch(slots, key & mask)
+            prefetch(slots, rkey & mask)
+    b = i + AHEAD // 2
+    e = b & last
+    if b < len(frames) and ahead[e, 0] == b:
+        fl = slots[np.uint64(ahead[e, 1]) & mask]
+        if fl >= 0:
+            prefetch(keys, fl)
+            # The row's 16 words span at most three cache lines: one of these is in each.
+            prefetch(state, (fl, 0))
+            prefetch(state, (fl, 8))
+            prefetch(state, (fl, 15))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -190,10 +226,10 @@ def _original_key(fl: Any, rel_seq: Any) -> Any:
 @numba.njit(cache=True, nogil=True)
 def tcp_stream_pass(
     frames: Any, counted: Any, first_row: int, slots: Any, keys: Any, rkeys: Any,
-    flow_row: Any, state: Any, ring: Any, cursor: Any, wanted: Any, n_flows: int, rows: Any,
-    flow: Any, seq: Any, ack: Any, prev_max_end: Any, ts_ns: Any, frame: Any, flags: Any,
-    seg_len: Any, payload: Any, win: Any, ip_len: Any, frame_flags: Any, repeats: Any,
-    pending_flow: Any, pending_ack: Any,
+    flow_row: Any, state: Any, ring: Any, cursor: Any, wanted: Any, ahead: Any, n_flows: int,
+    rows: Any, flow: Any, seq: Any, ack: Any, prev_max_end: Any, ts_ns: Any, frame: Any,
+    flags: Any, seg_len: Any, payload: Any, win: Any, ip_len: Any, frame_flags: Any,
+    repeats: Any, pending_flow: Any, pending_ack: Any,
 ) -> tuple[int, int, int, int]:  # fmt: skip
     """Append the counted TCP rows of one batch that a check reads to the view's per-row
     outputs (sliced by the caller at the rows already held), flows numbered as first seen
@@ -207,8 +243,10 @@ def tcp_stream_pass(
     segment), a spare word, then the staircase (`_climb`). `slots` (a power of two, -1
     filled) is the open-addressing table over `keys`; `ring` (a power of two rows of 8
     words) and `cursor` (one word, zero at first) hold the last plain data segments
-    (`_log`); `wanted` has room for a key per frame of the batch. `ack` gets the raw
-    acknowledgement number (NONE without ACK).
+    (`_log`); `wanted` has room for a key per frame of the batch; `ahead` (a power of two
+    above AHEAD rows of 3 words, any content) holds the keys `_look_ahead` hashed (a
+    capture of many flows outgrows the caches with these tables, and each frame reads three
+    of their lines). `ack` gets the raw acknowledgement number (NONE without ACK).
 
     A segment that occupies no sequence space, is no RST, repeats no ACK, advertises a
     window and carries no text marks (a text capture may mark it a dup ACK or a
@@ -230,6 +268,11 @@ def tcp_stream_pass(
     size = ring.shape[0]
     if ring.shape[1] != 8 or size & (size - 1) or len(wanted) < len(frames):
         raise ValueError("tcp_stream_pass: ring must be 2^k rows of 8, wanted one per frame")
+    last = ahead.shape[0] - 1
+    if ahead.shape[1] != 3 or last < AHEAD or ahead.shape[0] & last:
+        raise ValueError("tcp_stream_pass: ahead must be 2^k > AHEAD rows of 3")
+    for e in range(last + 1):
+        ahead[e, 0] = -1
     mask = np.uint64(len(slots) - 1)
     room = min(len(keys), len(slots) // 2)
     j = 0
@@ -237,10 +280,15 @@ def tcp_stream_pass(
     w = 0
     done = len(frames)
     for i in range(len(frames)):
+        _look_ahead(frames, counted, i, ahead, slots, keys, state, mask)
         r = frames[i]
         if r.ip_proto != 6 or r.sport < 0 or not counted[i]:
             continue
-        key, rkey = flow_keys(r)
+        e = i & last
+        if ahead[e, 0] == i:
+            key, rkey = np.uint64(ahead[e, 1]), np.uint64(ahead[e, 2])
+        else:
+            key, rkey = flow_keys(r)
         s = slot_of(slots, keys, key, mask)
         fl = slots[s]
         if fl < 0:

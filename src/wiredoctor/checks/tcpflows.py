@@ -267,6 +267,10 @@ PENDING = 1 << 20
 """Acks set aside (8 bytes each) above which they are folded to two per flow
 (`flowstream.tcp_pending_fold`)."""
 
+AHEAD_ROWS = 32
+"""Rows of the ring where `flowstream.tcp_stream_pass` keeps the flow keys it hashed ahead
+of their frames (a power of two above its `AHEAD`)."""
+
 ORIGINALS = 1 << 18
 """Plain data segments the ring of `flowstream._log` holds (64 bytes each, 16 MiB), so a
 retransmission finds its original among about that many data segments before it (less
@@ -314,6 +318,7 @@ class StreamedView:
         self.ring = np.empty((entries, 8), dtype=np.int64)
         self.cursor = np.zeros(1, dtype=np.int64)
         self.wanted = np.empty(0, dtype=np.int64)
+        self.ahead = np.empty((AHEAD_ROWS, 3), dtype=np.int64)
 
     @property
     def size(self) -> int:
@@ -365,7 +370,7 @@ class StreamedView:
             done, written, self.n_flows, pending = tcp_stream(
                 frames[start:], counted[start:], first_row + start,
                 self.slots, self.keys, self.rkeys, self.flow_row, self.state, self.ring,
-                self.cursor, self.wanted, self.n_flows, *outputs, *aside,
+                self.cursor, self.wanted, self.ahead, self.n_flows, *outputs, *aside,
             )  # fmt: skip
             for column in self.cols.values():
                 column.keep(written)

@@ -50,8 +50,8 @@ def check(captures: tuple[str, ...], as_json: bool, host_snapshot: str | None, m
         for tables in analysis.captures:
             for warning in tables.warnings:
                 click.echo(f"wiredoctor: warning: {warning}", err=True)
-        json.dump(check_document(analysis), sys.stdout, indent=None, separators=(",", ":"))
-        sys.stdout.write("\n")
+        # One string: json.dump would encode through its pure-Python path, 5x slower.
+        sys.stdout.write(json.dumps(check_document(analysis), separators=(",", ":")) + "\n")
     else:
         # rich is imported only for output meant for a person (JSON does not need it).
         from rich.console import Console

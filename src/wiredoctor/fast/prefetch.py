@@ -5,7 +5,9 @@ the current header is read, so on a window that is not in cache every record cos
 memory latency (about 120 ns here), and the hardware prefetcher cannot guess irregular
 strides. Prefetching the bytes a little ahead of the walk, line by line, turns that chain
 into a stream (about 30 ns a record). `prefetch` compiles to LLVM's `llvm.prefetch`
-intrinsic (read, high locality, data cache), which never faults and changes no value.
+intrinsic (read, high locality, data cache), which never faults and changes no value. The
+TCP flow pass (`checks.flowstream`) asks for its flow tables' lines the same way, some
+frames ahead of each frame's turn.
 
 Always holds: `prefetch` has no effect a program can observe except speed; callers keep the
 index inside the array anyway.
@@ -32,16 +34,28 @@ AHEAD = 4096
 
 def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:
     """Typing and code generation of `prefetch` for numba."""
-    if not isinstance(array, types.Array) or not isinstance(index, types.Integer):
+    if not isinstance(array, types.Array):
+        return None
+    if isinstance(index, types.Integer):
+        index_types = [index]
+    elif isinstance(index, types.UniTuple) and isinstance(index.dtype, types.Integer):
+        index_types = [index.dtype] * index.count
+    else:
+        return None
+    if len(index_types) != array.ndim:
         return None
     signature = types.void(array, index)
 
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-        array_type, index_type = sig.args
+        array_type = sig.args[0]
         data = context.make_array(array_type)(context, builder, args[0])
-        at = context.cast(builder, args[1], index_type, types.intp)
+        values = [args[1]] if len(index_types) == 1 else cgutils.unpack_tuple(builder, args[1])
+        at = [
+            context.cast(builder, value, typ, types.intp)
+            for value, typ in zip(values, index_types, strict=True)
+        ]
         pointer = cgutils.get_item_pointer(
-            context, builder, array_type, data, [at], wraparound=False, boundscheck=False
+            context, builder, array_type, data, at, wraparound=False, boundscheck=False
         )
         byte_pointer = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
@@ -66,4 +80,5 @@ def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:
 
 
 prefetch = cast(Callable[[Any, Any], None], intrinsic(_prefetch))
-"""`prefetch(array, index)` inside a kernel: a hint that array[index] will be read soon."""
+"""`prefetch(array, index)` inside a kernel: a hint that array[index] will be read soon
+(`index` an integer, or a tuple of one integer per dimension)."""
