@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from wiredoctor.checks.finding import Finding
 from wiredoctor.checks.run import CheckOptions, run_checks
 from wiredoctor.diagnose.diagnosis import Diagnosis
 from wiredoctor.diagnose.engine import diagnose, has_problems
-from wiredoctor.host.facts import HostFacts
 from wiredoctor.pipeline import Progress, load_capture
 from wiredoctor.tables import CaptureTables
+
+if TYPE_CHECKING:  # the host modules load only with host facts
+    from wiredoctor.host.facts import HostFacts
 
 
 @dataclass(slots=True, kw_only=True)

@@ -31,6 +31,7 @@ from wiredoctor.capture.record import Record
 from wiredoctor.capture.source import CaptureSource
 from wiredoctor.capture.walk import KERNEL_BYTES
 from wiredoctor.checks.options import CheckOptions
+from wiredoctor.distinct import distinct
 from wiredoctor.tables import CaptureTables, ChecksumTable, FrameTable
 
 SMALL_CAPTURE = KERNEL_BYTES
@@ -139,7 +140,7 @@ def load_capture(
         raise
     if progress is not None:
         progress(source.size, source.size)
-    linktypes = [int(x) for x in np.unique(frames["linktype"])]
+    linktypes = [int(x) for x in distinct(frames["linktype"])]
     return _tables(source, path, index, frames, checksums, linktypes)
 
 

@@ -1,5 +1,7 @@
 """Small captures and text never load numba: every command that reads them runs on the plain
 walkers, the reference decoders and the numpy table passes, so a fresh process starts fast.
+Nor does `check` load what it does not use: numpy.ma (`wiredoctor.distinct`), or the host
+modules without host facts.
 
 Each case runs in a fresh interpreter (numba may already be loaded in this one) that calls
 the real entry point and reports whether `numba` was imported."""
@@ -27,6 +29,8 @@ for args in json.loads(sys.argv[1]):
         status = main(args)
     report.append([status, "numba" in sys.modules, len(out.getvalue())])
 print(json.dumps(report))
+unused = ("numpy.ma", "wiredoctor.host.facts", "wiredoctor.host.events")
+print(json.dumps([name for name in unused if name in sys.modules]), file=sys.stderr)
 """
 
 
@@ -66,7 +70,11 @@ def tcpdump_text(frames: list[bytes]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def probe(*commands: list[str], env: dict[str, str] | None = None) -> list[list[int]]:
+def probe(
+    *commands: list[str], env: dict[str, str] | None = None, unused: list[str] | None = None
+) -> list[list[int]]:
+    """Run `commands` in one fresh process: [status, numba loaded, bytes printed] of each;
+    `unused` gets the modules of `PROBE`'s list that were loaded by the end."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(list(commands))],
         env=env,
@@ -77,6 +85,8 @@ def probe(*commands: list[str], env: dict[str, str] | None = None) -> list[list[
     )
     assert done.returncode == 0, done.stderr
     report: list[list[int]] = json.loads(done.stdout)
+    if unused is not None:
+        unused.extend(json.loads(done.stderr.strip().splitlines()[-1]))
     return report
 
 
@@ -127,3 +137,12 @@ def test_large_capture_uses_numba_when_the_library_is_off(tmp_path: Path) -> Non
     env = {**os.environ, "WIREDOCTOR_NATIVE": "0"}
     (status, loaded, _), = probe(["packets", str(capture), "--json"], env=env)  # fmt: skip
     assert status == 0 and loaded
+
+
+def test_check_loads_neither_numpy_ma_nor_the_host_modules(tmp_path: Path) -> None:
+    capture = tmp_path / "small.pcap"
+    small_pcap(capture)
+    loaded: list[str] = []
+    report = probe(["check", str(capture), "--json"], ["check", str(capture)], unused=loaded)
+    assert [status for status, _, _ in report] == [1, 1]
+    assert loaded == []

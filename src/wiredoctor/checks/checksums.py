@@ -19,6 +19,7 @@ from wiredoctor.checks.context import I64, CheckContext, Mask
 from wiredoctor.checks.finding import Finding
 from wiredoctor.checks.srh import final_destination
 from wiredoctor.checksum.verdict import CAUSE_NAMES, PROTO_NAMES, Cause, Note, Proto, Status
+from wiredoctor.distinct import distinct
 from wiredoctor.tables import take
 
 # UDP destination ports of tunnels that may carry a zero UDP checksum over IPv6 (RFC 6935,
@@ -78,7 +79,7 @@ def _bad(ctx: CheckContext, *causes: Cause) -> I64:
 
 
 def _frames(ctx: CheckContext, sel: I64) -> npt.NDArray[np.uint32]:
-    frames: npt.NDArray[np.uint32] = np.unique(ctx.checksums["frame"][sel])
+    frames: npt.NDArray[np.uint32] = distinct(ctx.checksums["frame"][sel])
     return frames
 
 
@@ -87,7 +88,7 @@ def check_offload_partial(ctx: CheckContext) -> list[Finding]:
     sel = _bad(ctx, Cause.OFFLOAD_PARTIAL, Cause.OFFLOAD_PARTIAL_NOLEN)
     if sel.size == 0:
         return []
-    rows = np.unique(ctx.cksum_frame_row[sel])
+    rows = distinct(ctx.cksum_frame_row[sel])
     direction = ctx.direction[rows]
     # The capture host is whoever hands partial sums to the tap: the senders of such frames,
     # except frames the capture says came in (a veth peer's partial sums arrive inbound).
@@ -137,7 +138,7 @@ def check_off_by_one(ctx: CheckContext) -> list[Finding]:
         "count": int(sel.size),
         "protos": _protos(ctx, sel),
         "flows": flows,
-        "senders": ctx.addresses(np.unique(rows), "src"),
+        "senders": ctx.addresses(distinct(rows), "src"),
         "sample": _sample(ctx, sel),
     }
     message = (
@@ -152,7 +153,7 @@ def check_corrupt(ctx: CheckContext) -> list[Finding]:
     sel = _bad(ctx, Cause.CORRUPT)
     if sel.size == 0:
         return []
-    rows = np.unique(ctx.cksum_frame_row[sel])
+    rows = distinct(ctx.cksum_frame_row[sel])
     facts = {
         "count": int(sel.size),
         "protos": _protos(ctx, sel),
@@ -169,7 +170,7 @@ def check_zero(ctx: CheckContext) -> list[Finding]:
     sel = _bad(ctx, Cause.ZERO)
     if sel.size == 0:
         return []
-    rows = np.unique(ctx.cksum_frame_row[sel])
+    rows = distinct(ctx.cksum_frame_row[sel])
     facts = {
         "count": int(sel.size),
         "protos": _protos(ctx, sel),
@@ -186,7 +187,7 @@ def check_udp_zero_ipv6(ctx: CheckContext) -> list[Finding]:
     sel = _where(ctx, (c["status"] == Status.ILLEGAL) & (c["proto"] == Proto.UDP))
     if sel.size == 0:
         return []
-    rows = np.unique(ctx.cksum_frame_row[sel])
+    rows = distinct(ctx.cksum_frame_row[sel])
     f = ctx.frames
     keys = np.stack([f["src_lo"][rows], f["dst_lo"][rows], f["sport"][rows], f["dport"][rows]], 1)
     _, first = np.unique(keys, axis=0, return_index=True)
@@ -210,7 +211,7 @@ def check_snaplen(ctx: CheckContext) -> list[Finding]:
     c = _listed(ctx)
     unverified = (c["status"] == Status.UNVERIFIED) & cut[ctx.cksum_frame_row[ctx.listed]]
     unverified |= (c["note"] & Note.SNAPLEN) != 0
-    snaplens = np.unique(f["caplen"][rows])
+    snaplens = distinct(f["caplen"][rows])
     facts = {
         "count": int(rows.size),
         "snaplens": [int(x) for x in snaplens[-10:].tolist()],
@@ -229,7 +230,7 @@ def check_final_destination(ctx: CheckContext) -> list[Finding]:
     sel = _where(ctx, ((c["note"] & Note.FINAL_DESTINATION) != 0) & (c["status"] == Status.GOOD))
     if sel.size == 0:
         return []
-    rows = np.unique(ctx.cksum_frame_row[sel])
+    rows = distinct(ctx.cksum_frame_row[sel])
     finals: list[str] = []
     for r in rows[: ctx.options.sample_limit].tolist():
         data = ctx.frame_bytes(int(ctx.frames["frame"][r]))

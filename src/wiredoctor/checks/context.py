@@ -26,6 +26,7 @@ from wiredoctor.checks.flowkeys import wrap32 as wrap32
 from wiredoctor.checks.options import CheckOptions
 from wiredoctor.checks.passes import checksum_pass, frame_pass
 from wiredoctor.checksum.verdict import Cause, Note, Proto, Status
+from wiredoctor.distinct import distinct
 from wiredoctor.errors import WiredoctorError
 from wiredoctor.tables import CaptureTables, FrameFlag, address_text, take
 
@@ -96,7 +97,7 @@ class CheckContext:
             numbers = np.asarray(list(frames), dtype=np.int64)
         # Evidence of a column mask is already sorted and distinct; only sort what is not.
         if len(numbers) > 1 and not bool((numbers[1:] > numbers[:-1]).all()):
-            numbers = np.unique(numbers)
+            numbers = distinct(numbers)
         return Finding(
             code=entry.code,
             symbol=symbol,
@@ -238,7 +239,7 @@ def partial_rows(checksums: npt.NDArray[np.void], listed: I64, rows: I64) -> I64
     bad = sub["status"] == Status.BAD
     partial = bad & np.isin(sub["cause"], (Cause.OFFLOAD_PARTIAL, Cause.OFFLOAD_PARTIAL_NOLEN))
     partial &= np.isin(sub["proto"], (Proto.TCP, Proto.UDP, Proto.UDPLITE, Proto.ICMPV6))
-    found: I64 = np.unique(rows[listed[partial]])
+    found: I64 = distinct(rows[listed[partial]])
     return found
 
 

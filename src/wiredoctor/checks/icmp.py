@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from wiredoctor.checks.context import I64, CheckContext, Mask, mix
 from wiredoctor.checks.finding import Finding
+from wiredoctor.distinct import difference, distinct, within
 from wiredoctor.tables import FrameFlag, address_text, take
 
 _ECHO_REQUEST = {4: 8, 6: 128}
@@ -104,7 +105,7 @@ def _match_echo(ctx: CheckContext) -> tuple[I64, I64, Mask, I64]:
     r = {name: _col(ctx, name)[at_rep] for name in names}
     req_key = mix(q["src_hi"], q["src_lo"], q["dst_hi"], q["dst_lo"], q["icmp_id"], q["icmp_seq"])
     rep_key = mix(r["dst_hi"], r["dst_lo"], r["src_hi"], r["src_lo"], r["icmp_id"], r["icmp_seq"])
-    answered = np.isin(req_key, rep_key)
+    answered = within(req_key, rep_key)
     hdr = q["ip_hdr_len"].astype(np.int64)
     hdr = np.where(hdr > 0, hdr, np.where(q["ip_version"] == 6, 40, 20))
     size = q["ip_len"].astype(np.int64) - hdr - 8
@@ -130,15 +131,15 @@ def check_ping_sweep(ctx: CheckContext) -> list[Finding]:
     d, s = dest[known], size[known]
     order = np.lexsort((s, d))
     d, s = d[order], s[order]
-    distinct = np.ones(len(d), dtype=bool)
-    distinct[1:] = (d[1:] != d[:-1]) | (s[1:] != s[:-1])
-    dests, nsizes = np.unique(d[distinct], return_counts=True)
+    new_pair = np.ones(len(d), dtype=bool)
+    new_pair[1:] = (d[1:] != d[:-1]) | (s[1:] != s[:-1])
+    dests, nsizes = np.unique(d[new_pair], return_counts=True)
     too_big = bool(too_big_rows(ctx).size)
     findings: list[Finding] = []
     for d in dests[nsizes >= 2][:_MAX_DESTINATIONS].tolist():
         mine = (dest == d) & known
-        ok_sizes = np.unique(size[mine & answered])
-        lost_sizes = np.setdiff1d(np.unique(size[mine & ~answered]), ok_sizes)
+        ok_sizes = distinct(size[mine & answered])
+        lost_sizes = difference(size[mine & ~answered], ok_sizes)
         if ok_sizes.size == 0 or lost_sizes.size == 0:
             continue
         largest = int(ok_sizes.max())
@@ -172,7 +173,7 @@ def check_too_big(ctx: CheckContext) -> list[Finding]:
     rows = too_big_rows(ctx)
     if rows.size == 0:
         return []
-    announced = np.unique(ctx.frames["icmp_mtu"][rows])
+    announced = distinct(ctx.frames["icmp_mtu"][rows])
     mtus = [int(x) for x in announced[announced >= 0].tolist()]
     facts: dict[str, Any] = {
         "count": int(rows.size),
@@ -195,7 +196,7 @@ def check_unanswered_echo(ctx: CheckContext) -> list[Finding]:
     facts = {
         "count": int(lost.size),
         "destinations": ctx.addresses(lost, "dst"),
-        "sizes": [int(x) for x in np.unique(size[~answered])[:50].tolist()],
+        "sizes": [int(x) for x in distinct(size[~answered])[:50].tolist()],
     }
     message = f"{facts['count']} echo requests got no reply"
     return [ctx.finding("icmp-echo-unanswered", message, ctx.frames["frame"][lost], facts)]

@@ -38,6 +38,7 @@ from wiredoctor.checks.passes import checksum_pass, frame_pass
 from wiredoctor.checks.sparse import SparseFrames, SparseValues
 from wiredoctor.checks.tcpflows import StreamedView, TcpView
 from wiredoctor.checksum.verdict import Status
+from wiredoctor.distinct import distinct
 from wiredoctor.fast.growing import Growing, estimate_rows
 from wiredoctor.tables import (
     CHECKSUM_DTYPE,
@@ -185,7 +186,7 @@ class StreamedChecks:
         self.status += np.bincount(checksums["status"], minlength=len(self.status))
         opened = self.view.add(frames, counted, first_row)
         found = [lists[k, : counts[k]] + first_row for k in range(5)]
-        keep = np.unique(np.concatenate([*found, row_of[picked], opened]))
+        keep = distinct(np.concatenate([*found, row_of[picked], opened]))
         if first_row == 0 and self.capture_bytes > 0 and bytes_read > 0:
             self._reserve(len(keep), bytes_read)
         for column, rows in zip(self.lists, found, strict=True):
@@ -200,7 +201,7 @@ class StreamedChecks:
         if (linktype == linktype[0]).all():  # nearly always: no sort needed
             self.linktypes.add(int(linktype[0]))
         else:
-            self.linktypes.update(int(x) for x in np.unique(linktype))
+            self.linktypes.update(int(x) for x in distinct(linktype))
         self.n_frames += n
 
     def finish(self) -> tuple[FrameTable, ChecksumTable, StreamedInputs]:

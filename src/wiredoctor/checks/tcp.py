@@ -25,6 +25,7 @@ from wiredoctor.checks.tcpflows import (
     tcp_view,
 )
 from wiredoctor.checksum.verdict import CAUSE_NAMES, Proto, Status
+from wiredoctor.distinct import distinct_pairs
 from wiredoctor.tables import FrameFlag, take
 
 
@@ -180,8 +181,8 @@ def check_retransmissions(ctx: CheckContext) -> list[Finding]:
     end = view.seq + view.seg_len
     acked = view.peer_ack[view.flow] >= end
     fin_rows, syn_rows = fin & ~acked, syn & ~acked
-    unanswered_fin = len(np.unique(np.stack([view.flow[fin_rows], end[fin_rows]]), axis=1).T)
-    unanswered_syn = len(np.unique(np.stack([view.flow[syn_rows], end[syn_rows]]), axis=1).T)
+    unanswered_fin = distinct_pairs(view.flow[fin_rows], end[fin_rows])
+    unanswered_syn = distinct_pairs(view.flow[syn_rows], end[syn_rows])
     evidence = np.r_[view.frame[again], view.frame[first[again]]]
     facts: dict[str, Any] = {
         "count": int(again.sum()),

@@ -11,7 +11,6 @@ import click
 
 from wiredoctor.analysis import analyse
 from wiredoctor.checks.run import CheckOptions
-from wiredoctor.host.snapshot import load_snapshot
 from wiredoctor.report.json_out import check_document
 
 if TYPE_CHECKING:
@@ -40,7 +39,11 @@ def check(captures: tuple[str, ...], as_json: bool, host_snapshot: str | None, m
     CAPTURE is a pcap or pcapng file (optionally gzip/zstd), `-` for stdin, or pasted
     tcpdump/Wireshark text. Exit status: 0 nothing wrong, 1 problems found, 3 bad input.
     """
-    host = load_snapshot(host_snapshot) if host_snapshot else None
+    host = None
+    if host_snapshot:
+        from wiredoctor.host.snapshot import load_snapshot  # the host modules: only then
+
+        host = load_snapshot(host_snapshot)
     # A bar on stderr only, and never while --json goes to a pipe.
     show_bar = not as_json or sys.stdout.isatty()
     with _progress(captures, show_bar) as progress:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wiredoctor.checks.finding import Evidence, Finding, Severity
 from wiredoctor.diagnose.diagnosis import Diagnosis, Remedy
-from wiredoctor.host.facts import HostFacts
 from wiredoctor.tables import CaptureTables
+
+if TYPE_CHECKING:  # the host modules load only with host facts
+    from wiredoctor.host.facts import HostFacts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,13 +8,16 @@ error means the command exits 1.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from wiredoctor.checks.finding import Finding, Severity
 from wiredoctor.diagnose.context import Inputs
 from wiredoctor.diagnose.diagnosis import Diagnosis
 from wiredoctor.diagnose.rules import RULES
-from wiredoctor.host.facts import HostFacts
 from wiredoctor.tables import CaptureTables
+
+if TYPE_CHECKING:  # the host modules load only with host facts
+    from wiredoctor.host.facts import HostFacts
 
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 

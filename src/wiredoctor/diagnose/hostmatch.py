@@ -2,25 +2,26 @@
 or belongs to a driver; and the remedy commands that name it.
 
 Always holds: without host facts every function here answers "unknown" (None / empty) and the
-remedies use the placeholder `<iface>`; nothing here runs a command.
+remedies use the placeholder `<iface>`; nothing here runs a command; the host modules are
+loaded only once there are host facts (a capture-only `check` never needs them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from wiredoctor.host.events import (
-    ChecksumError,
-    ConntrackBadChecksum,
-    HwCsumFailure,
-    KernelEvent,
-    LengthDrop,
-    PartialChecksumUnsupported,
-)
-from wiredoctor.host.facts import HostFacts, IfaceKind, Interface
+if TYPE_CHECKING:
+    from wiredoctor.host.events import (
+        ChecksumError,
+        ConntrackBadChecksum,
+        HwCsumFailure,
+        LengthDrop,
+        PartialChecksumUnsupported,
+    )
+    from wiredoctor.host.facts import HostFacts, Interface
 
 PLACEHOLDER = "<iface>"
-VIRTUAL_KINDS = (IfaceKind.VETH, IfaceKind.TAP, IfaceKind.TUN, IfaceKind.BRIDGE)
 
 
 def interfaces_for(host: HostFacts | None, addresses: Iterable[str]) -> list[Interface]:
@@ -54,7 +55,10 @@ def virtual_with_tx_csum(host: HostFacts | None) -> list[Interface]:
     """Virtual ports (veth, tap, tun, bridge) with tx-checksumming on."""
     if host is None:
         return []
-    return [i for i in host.interfaces if i.kind in VIRTUAL_KINDS and i.is_on("tx-checksumming")]
+    from wiredoctor.host.facts import IfaceKind
+
+    virtual = (IfaceKind.VETH, IfaceKind.TAP, IfaceKind.TUN, IfaceKind.BRIDGE)
+    return [i for i in host.interfaces if i.kind in virtual and i.is_on("tx-checksumming")]
 
 
 def names(interfaces: Iterable[Interface]) -> list[str]:
@@ -63,38 +67,51 @@ def names(interfaces: Iterable[Interface]) -> list[str]:
     return out or [PLACEHOLDER]
 
 
-def events_of(host: HostFacts | None, kind: type[KernelEvent]) -> list[KernelEvent]:
-    """The host's kernel events of one type."""
-    if host is None:
-        return []
-    return [e for e in host.kernel_events if isinstance(e, kind)]
+def _events() -> Any:
+    """The module of the kernel event types, loaded only once there are host facts."""
+    from wiredoctor.host import events
+
+    return events
 
 
 def conntrack_events(host: HostFacts | None) -> list[ConntrackBadChecksum]:
     """netfilter conntrack bad-checksum events."""
-    return [e for e in events_of(host, ConntrackBadChecksum) if isinstance(e, ConntrackBadChecksum)]
+    if host is None:
+        return []
+    kind = _events().ConntrackBadChecksum
+    return [e for e in host.kernel_events if isinstance(e, kind)]
 
 
 def partial_events(host: HostFacts | None) -> list[PartialChecksumUnsupported]:
     """Driver "partial checksum but …" events."""
-    found = events_of(host, PartialChecksumUnsupported)
-    return [e for e in found if isinstance(e, PartialChecksumUnsupported)]
+    if host is None:
+        return []
+    kind = _events().PartialChecksumUnsupported
+    return [e for e in host.kernel_events if isinstance(e, kind)]
 
 
 def hw_csum_events(host: HostFacts | None) -> list[HwCsumFailure]:
     """`hw csum failure` events."""
-    return [e for e in events_of(host, HwCsumFailure) if isinstance(e, HwCsumFailure)]
+    if host is None:
+        return []
+    kind = _events().HwCsumFailure
+    return [e for e in host.kernel_events if isinstance(e, kind)]
 
 
 def csum_error_events(host: HostFacts | None) -> list[ChecksumError]:
     """Other kernel bad-checksum reports."""
-    return [e for e in events_of(host, ChecksumError) if isinstance(e, ChecksumError)]
+    if host is None:
+        return []
+    kind = _events().ChecksumError
+    return [e for e in host.kernel_events if isinstance(e, kind)]
 
 
 def length_events(host: HostFacts | None, kind: str = "over-mtu") -> list[LengthDrop]:
     """Length drops of one kind (`over-mtu` or `short`)."""
-    found = events_of(host, LengthDrop)
-    return [e for e in found if isinstance(e, LengthDrop) and e.kind == kind]
+    if host is None:
+        return []
+    drop = _events().LengthDrop
+    return [e for e in host.kernel_events if isinstance(e, drop) and e.kind == kind]
 
 
 def flow_matches(event: ConntrackBadChecksum, flow: dict[str, object]) -> bool:

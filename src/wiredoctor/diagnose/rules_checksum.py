@@ -22,7 +22,6 @@ from wiredoctor.diagnose.hostmatch import (
     tx_off,
     with_feature_on,
 )
-from wiredoctor.host.facts import IfaceKind
 
 
 def _proto_counts(found: list[Finding]) -> str:
@@ -181,6 +180,8 @@ def _tx_offload(inputs: Inputs) -> list[Diagnosis]:
                 )
             )
         if on:
+            from wiredoctor.host.facts import IfaceKind  # host facts exist: loaded already
+
             confidence = 0.95
             detail = join(f"{i.name} ({i.kind})" for i in on)
             text += (

@@ -28,6 +28,7 @@ from wiredoctor.checksum.verdict import Cause, Proto, Status
 from wiredoctor.diff.bytediff import compare_frames, frame_bytes
 from wiredoctor.diff.fields import COVERED, Field, bit
 from wiredoctor.diff.result import CHECKSUM_KEYS, Changes, FieldChange, Pairing, Update
+from wiredoctor.distinct import distinct
 from wiredoctor.tables import CaptureTables, FrameTable
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ def _checksum_columns(
     """
     out: dict[str, tuple[npt.NDArray[np.int64], ...]] = {}
     ck = tables.checksums
-    present = set(np.unique(ck["proto"]).tolist())
+    present = set(distinct(ck["proto"]).tolist())
     for key in CHECKSUM_KEYS:
         if int(_PROTO_OF_KEY[key]) not in present:
             continue  # no such checksum in this capture: the key stays out

@@ -34,6 +34,7 @@ from wiredoctor.diff.common import (
 from wiredoctor.diff.fields import FORWARDING, Field, field_name, fields_in
 from wiredoctor.diff.findings import diff_findings, input_notes
 from wiredoctor.diff.result import CHECKSUM_KEYS, DiffResult, Update
+from wiredoctor.distinct import distinct, within
 
 _SYN, _ACK = 0x02, 0x10
 
@@ -282,9 +283,9 @@ def _direction_sizes(
     tables = result.a if side > 0 else result.b
     lost_len = tables.frames["ip_len"][lost_rows].astype(np.int64)
     flows_all = result.pairing.flow_a if side > 0 else result.pairing.flow_b
-    lost_flows = np.unique(flows_all[lost_rows])
+    lost_flows = distinct(flows_all[lost_rows])
     own_rows = result.pairing.a_rows if side > 0 else result.pairing.b_rows
-    same_dir = (result.direction * side >= 0) & np.isin(flows_all[own_rows], lost_flows)
+    same_dir = (result.direction * side >= 0) & within(flows_all[own_rows], lost_flows)
     delivered = tables.frames["ip_len"][own_rows[same_dir]].astype(np.int64)
     largest = int(delivered.max()) if delivered.size else None
     smallest_lost = int(lost_len.min())

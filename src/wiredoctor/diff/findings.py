@@ -19,6 +19,7 @@ from wiredoctor.checks.finding import Evidence, Finding
 from wiredoctor.diff.common import DIRECTION_NAMES, frames_b, has, sample_pairs
 from wiredoctor.diff.fields import Field
 from wiredoctor.diff.result import DiffResult
+from wiredoctor.distinct import distinct
 
 _BY_SYMBOL = {c.symbol: c for c in CODES if c.code.startswith("WD4")}
 
@@ -100,8 +101,8 @@ def _seq(result: DiffResult) -> Finding | None:
         result.b.frames["tcp_seq"][result.pairing.b_rows[idx]].astype(np.int64)
         - result.a.frames["tcp_seq"][result.pairing.a_rows[idx]]
     ) % (1 << 32)
-    flows = np.unique(result.pairing.flow_a[result.pairing.a_rows[pairs]]).size
-    distinct = sorted({int(x) for x in offsets})[:20]
+    flows = distinct(result.pairing.flow_a[result.pairing.a_rows[pairs]]).size
+    shifts = sorted({int(x) for x in offsets})[:20]
     return _finding(
         result,
         "diff-tcp-seq-rewritten",
@@ -111,7 +112,7 @@ def _seq(result: DiffResult) -> Finding | None:
         {
             "count": int(pairs.size),
             "flows": flows,
-            "offsets": distinct,
+            "offsets": shifts,
             "acks": int(has(result, Field.TCP_ACK).sum()),
         },
     )

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from wiredoctor.diff.fields import Field
 from wiredoctor.diff.keys import Keys, reverse_flow_ids
 from wiredoctor.diff.result import Changes, Pairing, Rows
+from wiredoctor.distinct import difference, within
 from wiredoctor.tables import CaptureTables
 
 # A flow whose TS vals all differ by one constant over at least this many pairs is rewritten.
@@ -62,7 +63,7 @@ def _lost_side(
     """
     if only.size == 0 or paired_rows.size == 0 or len(other.frames) == 0:
         return np.zeros(0, dtype=np.int64)
-    candidates = np.setdiff1d(only, duplicates[:, 0]) if duplicates.size else only
+    candidates = difference(only, duplicates[:, 0]) if duplicates.size else only
     dir_keys, dir_values = _flow_direction(flows[paired_rows], pair_direction)
     cand_flows = flows[candidates]
     hit, d = _lookup(dir_keys, dir_values, cand_flows)
@@ -145,5 +146,5 @@ def retransmissions(
     ends = np.r_[starts[1:], g.size]
     constant = (s[starts] == s[ends - 1]) & (ends - starts >= _REWRITE_MIN_PAIRS)
     rewritten_flows = g[starts][constant]
-    candidate[idx[np.isin(flows, rewritten_flows)]] = False
+    candidate[idx[within(flows, rewritten_flows)]] = False
     return candidate

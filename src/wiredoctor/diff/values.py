@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from wiredoctor.diff.fields import Field, field_name, transport_of
 from wiredoctor.diff.result import CHECKSUM_KEYS
+from wiredoctor.distinct import distinct
 from wiredoctor.tables import CaptureTables, address_text
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ def checksum_index(field: Field, protos: npt.NDArray[Any]) -> npt.NDArray[np.int
     if field == Field.IP_CHECKSUM:
         return np.full(protos.size, CHECKSUM_KEYS.index("ip"), dtype=np.int64)
     out = np.full(protos.size, -1, dtype=np.int64)
-    for proto in np.unique(protos).tolist():
+    for proto in distinct(protos).tolist():
         key = transport_of(int(proto))
         if key in CHECKSUM_KEYS:
             out[protos == proto] = CHECKSUM_KEYS.index(key)

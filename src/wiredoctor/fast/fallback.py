@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wiredoctor.capture.record import Direction, Record
+from wiredoctor.distinct import union
 from wiredoctor.fast.marks import ACT_DONE, ACT_REFERENCE, MAX_PIECES, REDO_FRAGMENT
 from wiredoctor.native.library import kernel
 from wiredoctor.tables import CHECKSUM_DTYPE, ChecksumTable, FrameFlag, FrameTable
@@ -142,9 +143,7 @@ class ReferencePath:
         plan = self._plan(batch, frames, walked) if walked.shape[0] else None
         events = redo
         if plan is not None:
-            events = np.union1d(
-                redo[kinds[redo] != REDO_FRAGMENT], walked[plan.action == ACT_REFERENCE]
-            )
+            events = union(redo[kinds[redo] != REDO_FRAGMENT], walked[plan.action == ACT_REFERENCE])
         changed = self._finish_in_order(batch, frames, events, kinds, plan)
         if changed is None:
             plan = None

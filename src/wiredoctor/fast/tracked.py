@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from wiredoctor.decode.checksums import Occurrence
 from wiredoctor.decode.reassembly import MAX_PENDING, FirstFragment, FragmentKey, Fragments
+from wiredoctor.distinct import distinct
 from wiredoctor.fast.hashes import key_hash_of
 
 
@@ -53,7 +54,7 @@ class TrackedFragments(Fragments):
     def held(self) -> npt.NDArray[np.uint64]:
         """Sorted hashes of every key this state holds something for."""
         held = [*self.pending.values(), *self.firsts.values()]
-        return np.unique(np.array(held, dtype=np.uint64))
+        return distinct(np.array(held, dtype=np.uint64))
 
     def add(
         self,
