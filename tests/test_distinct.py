@@ -54,6 +54,13 @@ def test_empty_and_single() -> None:
     assert not within(np.array([1, 2], dtype=np.int64), empty.astype(np.int64)).any()
     assert distinct_pairs(empty, empty) == 0
     assert distinct_pairs(np.array([3]), np.array([4])) == 1
+    flags = np.array([True, False, True])
+    assert distinct(flags).dtype == np.bool_
+    assert np.array_equal(distinct(flags), np.unique(flags))
+    strided = np.zeros(10, dtype=[("a", np.uint8), ("b", np.uint16)])
+    strided["b"] = [5, 3, 5, 9, 3, 0, 0, 9, 65535, 5]
+    assert np.array_equal(distinct(strided["b"]), np.unique(strided["b"]))
+    assert distinct(strided["b"]).dtype == np.uint16
 
 
 def test_numpy_ma_is_not_loaded() -> None:

@@ -22,7 +22,12 @@ import numpy.typing as npt
 
 def distinct(values: npt.ArrayLike) -> npt.NDArray[Any]:
     """The distinct values of `values` (flattened), sorted: `np.unique(values)`."""
-    ordered = np.sort(np.asarray(values).ravel())
+    flat = np.asarray(values).ravel()
+    if flat.dtype.kind in "bu" and flat.dtype.itemsize <= 2:
+        # At most 65,536 possible values (a protocol, a link type): counted, not sorted.
+        present: npt.NDArray[Any] = np.flatnonzero(np.bincount(flat)).astype(flat.dtype)
+        return present
+    ordered = np.sort(flat)
     if ordered.shape[0] < 2:
         return ordered
     first = np.empty(ordered.shape[0], dtype=bool)
