@@ -337,3 +337,18 @@ def test_only_the_exported_function_stays_visible() -> None:
         "other": "internal",
         "outside": "external",  # a declaration: defined elsewhere
     }
+
+
+def test_the_stamp_reads_the_same_sources_and_machine_as_before(tmp_path: Path) -> None:
+    import platform
+
+    package = tmp_path / "pkg"
+    (package / "sub" / "__pycache__" / "numba-x").mkdir(parents=True)
+    for name in ("a.py", "sub/b.py", "sub/c.txt", "sub/__pycache__/d.py", "sub/__pycache__/e.pyc"):
+        (package / name).write_text("")
+    # A .py file in a __pycache__ directory, where only compiled files belong, is no source:
+    # the walk does not enter those directories.
+    walked = sorted(store._sources(package))
+    assert walked == [package / "a.py", package / "sub" / "b.py"]
+    assert sorted(store._sources(store._PACKAGE_DIR)) == sorted(store._PACKAGE_DIR.rglob("*.py"))
+    assert store._machine() == platform.machine()

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import numpy as np
 import numpy.typing as npt
-import zstandard
 
 from wiredoctor.capture.populate import populate_later, populate_now
 from wiredoctor.errors import EnvironmentProblem, InputError
@@ -268,6 +267,8 @@ def _gunzip_into(path: str, reader: _BufferedHead, spool: BinaryIO) -> list[str]
 
 def _unzstd_into(path: str, reader: _BufferedHead, spool: BinaryIO) -> list[str]:
     """Decompress every zstd frame (RFC 8878 §3.1: frames may be concatenated)."""
+    import zstandard  # only for zstd input (3 ms of every start otherwise)
+
     # zstandard's decompressobj has no output bound, so input goes in small slices: one
     # slice can expand by at most a few ten-thousand times (RLE blocks), i.e. tens of MiB.
     step = 4096

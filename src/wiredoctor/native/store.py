@@ -20,7 +20,6 @@ import fcntl
 import functools
 import hashlib
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -52,7 +51,17 @@ def _cpu() -> bytes:
             ]
     except OSError:
         lines = []
-    return platform.machine().encode() + b"\n" + b"\n".join(sorted(set(lines)))
+    return _machine().encode() + b"\n" + b"\n".join(sorted(set(lines)))
+
+
+def _machine() -> str:
+    """`platform.machine()`, without importing platform (2 ms of every start) where the OS
+    has uname, which is what platform reads there."""
+    if hasattr(os, "uname"):
+        return os.uname().machine
+    import platform
+
+    return platform.machine()
 
 
 def _fingerprint(path: Path) -> bytes:
@@ -67,9 +76,23 @@ def sources_digest() -> bytes:
     package (kernels read constants from modules all over it); taken once per process, for
     both numba's cache directory and the libraries' stamp."""
     digest = hashlib.sha256()
-    for source in sorted(_PACKAGE_DIR.rglob("*.py")):
+    for source in sorted(_sources(_PACKAGE_DIR)):
         digest.update(_fingerprint(source))
     return digest.digest()
+
+
+def _sources(directory: Path) -> list[Path]:
+    """The `.py` files below `directory`, as `rglob("*.py")` finds them, without walking the
+    `__pycache__` directories (compiled kernels and numba's caches: most of the entries)."""
+    found: list[Path] = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    found += _sources(Path(entry.path))
+            elif entry.name.endswith(".py"):
+                found.append(Path(entry.path))
+    return found
 
 
 def stamp() -> str:
