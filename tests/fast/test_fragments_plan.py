@@ -29,8 +29,8 @@ from wiredoctor.fast.fallback import ReferencePath
 from wiredoctor.fast.fragments import key_hashes
 from wiredoctor.fast.hashes import key_hash_of
 from wiredoctor.fast.kernel import REDO_FRAGMENT
-from wiredoctor.fast.verify import _concat, _number_rows
-from wiredoctor.tables import ChecksumTable, FrameFlag, FrameTable, ipv4_mapped
+from wiredoctor.fast.verify import _number_rows
+from wiredoctor.tables import ChecksumTable, FrameFlag, FrameTable, concat, ipv4_mapped
 
 NOP_OPTIONS = b"\x01\x01\x01\x01"  # a header the kernel hands back whole when fragmented
 
@@ -49,8 +49,8 @@ def _run(batches: Sequence[RecordBatch]) -> tuple[Tables, Tables, ReferencePath]
             frames, rows = path.replace(batch, frames, rows, redo, marks)
         frame_parts.append(frames)
         row_parts.append(rows.copy())  # the path may reuse its buffer on the next call
-    frames = _concat(frame_parts)
-    rows = _concat(row_parts)
+    frames = concat(frame_parts)
+    rows = concat(row_parts)
     _number_rows(frames, rows)
     ref = verify_records((r for b in batches for r in b.records()), 0)
     return (frames, rows), ref, path

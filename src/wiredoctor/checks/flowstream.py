@@ -37,6 +37,7 @@ import numpy as np
 # NONE: below any relative sequence number, "no value" in the view's int64 columns; one
 # definition for both speeds.
 from wiredoctor.checks.plainscan import NONE
+from wiredoctor.checks.tcpflows import FLOW_STATE, STAIR, STEPS
 from wiredoctor.fast.prefetch import prefetch
 from wiredoctor.tables import FrameFlag
 
@@ -52,10 +53,6 @@ _RESENT = int(FrameFlag.TEXT_RETRANSMISSION)
 _SYN_FIN_RST = 1 | 2 | 4
 _HALF = 1 << 31
 _LOW32 = 0xFFFF_FFFF
-_STAIR = 8
-"""First word of a flow's staircase in its state row: 4 ends, then their 4 IP lengths
-(-1: free)."""
-_STEPS = 4
 AHEAD = 16
 """Frames between the lookahead that asks for a frame's slot and the frame's own turn; its
 flow's key and state row are asked for half way (once its slot has arrived)."""
@@ -98,6 +95,12 @@ def slot_of(slots: Any, keys: Any, key: Any, mask: Any) -> Any:
 
 
 @numba.njit(cache=True, nogil=True)
+def _in_view(r: Any, counted: Any, i: Any) -> Any:
+    """Whether frame i (record `r`) is a counted TCP segment: a row of the view."""
+    return r.ip_proto == 6 and r.sport >= 0 and counted[i]
+
+
+@numba.njit(cache=True, nogil=True)
 def _look_ahead(
     frames: Any, counted: Any, i: Any, ahead: Any, slots: Any, keys: Any, state: Any, mask: Any
 ) -> None:
@@ -109,7 +112,7 @@ def _look_ahead(
     a = i + AHEAD
     if a < len(frames):
         r = frames[a]
-        if r.ip_proto == 6 and r.sport >= 0 and counted[a]:
+        if _in_view(r, counted, a):
             key, rkey = flow_keys(r)
             e = a & last
             ahead[e, 0] = a
@@ -145,20 +148,20 @@ def _climb(state: Any, fl: Any, end: Any, length: Any) -> bool:
     ending at or below P" for any P. False when it needs a fifth point (the caller keeps
     the row instead, where the same question is asked of the rows)."""
     free = -1
-    for k in range(_STEPS):
-        have = state[fl, _STAIR + _STEPS + k]
+    for k in range(STEPS):
+        have = state[fl, STAIR + STEPS + k]
         if have < 0:
             free = k
             continue
-        if state[fl, _STAIR + k] <= end and have >= length:
+        if state[fl, STAIR + k] <= end and have >= length:
             return True
-        if state[fl, _STAIR + k] >= end and have <= length:
-            state[fl, _STAIR + _STEPS + k] = -1
+        if state[fl, STAIR + k] >= end and have <= length:
+            state[fl, STAIR + STEPS + k] = -1
             free = k
     if free < 0:
         return False
-    state[fl, _STAIR + free] = end
-    state[fl, _STAIR + _STEPS + free] = length
+    state[fl, STAIR + free] = end
+    state[fl, STAIR + STEPS + free] = length
     return True
 
 
@@ -263,8 +266,8 @@ def tcp_stream_pass(
     beyond the per-flow arrays or fill `slots` over half; the caller grows them and calls
     again from there.
     """
-    if state.shape[1] != 16 or state.shape[0] < len(keys):
-        raise ValueError("tcp_stream_pass: state must have a row of 16 per flow")
+    if state.shape[1] != FLOW_STATE or state.shape[0] < len(keys):
+        raise ValueError("tcp_stream_pass: state must have a row of FLOW_STATE per flow")
     size = ring.shape[0]
     if ring.shape[1] != 8 or size & (size - 1) or len(wanted) < len(frames):
         raise ValueError("tcp_stream_pass: ring must be 2^k rows of 8, wanted one per frame")
@@ -282,7 +285,7 @@ def tcp_stream_pass(
     for i in range(len(frames)):
         _look_ahead(frames, counted, i, ahead, slots, keys, state, mask)
         r = frames[i]
-        if r.ip_proto != 6 or r.sport < 0 or not counted[i]:
+        if not _in_view(r, counted, i):
             continue
         e = i & last
         if ahead[e, 0] == i:
@@ -308,8 +311,8 @@ def tcp_stream_pass(
             state[fl, 4] = NONE
             state[fl, 5] = -1
             state[fl, 6] = r.tcp_seq
-            for k in range(_STEPS):
-                state[fl, _STAIR + _STEPS + k] = -1
+            for k in range(STEPS):
+                state[fl, STAIR + STEPS + k] = -1
         bits, data, length = segment(r)
         rel_seq = wrap32(np.int64(r.tcp_seq) - state[fl, 6])
         window = np.int64(r.tcp_win)

@@ -263,6 +263,13 @@ FLOW_STATE = 16
 """Words of state per flow `flowstream.tcp_stream_pass` keeps, a row of 128 bytes (it
 refuses any other shape)."""
 
+STAIR = 8
+"""First word of a flow's staircase in its state row (`flowstream._climb`): STEPS ends,
+then their STEPS IP lengths (-1: a free step)."""
+
+STEPS = 4
+"""Points of a flow's staircase."""
+
 PENDING = 1 << 20
 """Acks set aside (8 bytes each) above which they are folded to two per flow
 (`flowstream.tcp_pending_fold`)."""
@@ -406,10 +413,9 @@ class StreamedView:
         peer_ack = peer_acks(max_ack, reverse)
         flow_row = np.empty(n_flows, dtype=np.int64)
         flow_row[rank] = self.flow_row[:n_flows]
-        # The staircases answer for the segments not written, the rows for the others (state
-        # words 8-11: a staircase's ends, 12-15: their IP lengths, see `flowstream._climb`).
-        ends = self.state[:n_flows, 8:12]
-        lengths = self.state[:n_flows, 12:16]
+        # The staircases answer for the segments not written, the rows for the others.
+        ends = self.state[:n_flows, STAIR : STAIR + STEPS]
+        lengths = self.state[:n_flows, STAIR + STEPS : STAIR + 2 * STEPS]
         acked = (lengths >= 0) & (ends <= peer_ack[rank][:, None])
         through = np.empty(n_flows, dtype=np.int64)
         through[rank] = np.where(acked, lengths, -1).max(axis=1, initial=-1)

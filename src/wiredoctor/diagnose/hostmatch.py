@@ -67,51 +67,40 @@ def names(interfaces: Iterable[Interface]) -> list[str]:
     return out or [PLACEHOLDER]
 
 
-def _events() -> Any:
-    """The module of the kernel event types, loaded only once there are host facts."""
+def events_of(host: HostFacts | None, kind: str) -> list[Any]:
+    """The host's kernel events of one type, named by its class in `host.events` (a module
+    loaded only once there are host facts)."""
+    if host is None:
+        return []
     from wiredoctor.host import events
 
-    return events
+    cls = getattr(events, kind)
+    return [e for e in host.kernel_events if isinstance(e, cls)]
 
 
 def conntrack_events(host: HostFacts | None) -> list[ConntrackBadChecksum]:
     """netfilter conntrack bad-checksum events."""
-    if host is None:
-        return []
-    kind = _events().ConntrackBadChecksum
-    return [e for e in host.kernel_events if isinstance(e, kind)]
+    return events_of(host, "ConntrackBadChecksum")
 
 
 def partial_events(host: HostFacts | None) -> list[PartialChecksumUnsupported]:
     """Driver "partial checksum but …" events."""
-    if host is None:
-        return []
-    kind = _events().PartialChecksumUnsupported
-    return [e for e in host.kernel_events if isinstance(e, kind)]
+    return events_of(host, "PartialChecksumUnsupported")
 
 
 def hw_csum_events(host: HostFacts | None) -> list[HwCsumFailure]:
     """`hw csum failure` events."""
-    if host is None:
-        return []
-    kind = _events().HwCsumFailure
-    return [e for e in host.kernel_events if isinstance(e, kind)]
+    return events_of(host, "HwCsumFailure")
 
 
 def csum_error_events(host: HostFacts | None) -> list[ChecksumError]:
     """Other kernel bad-checksum reports."""
-    if host is None:
-        return []
-    kind = _events().ChecksumError
-    return [e for e in host.kernel_events if isinstance(e, kind)]
+    return events_of(host, "ChecksumError")
 
 
 def length_events(host: HostFacts | None, kind: str = "over-mtu") -> list[LengthDrop]:
     """Length drops of one kind (`over-mtu` or `short`)."""
-    if host is None:
-        return []
-    drop = _events().LengthDrop
-    return [e for e in host.kernel_events if isinstance(e, drop) and e.kind == kind]
+    return [e for e in events_of(host, "LengthDrop") if e.kind == kind]
 
 
 def flow_matches(event: ConntrackBadChecksum, flow: dict[str, object]) -> bool:

@@ -34,7 +34,7 @@ from wiredoctor.capture.record import Direction, Record
 from wiredoctor.distinct import union
 from wiredoctor.fast.marks import ACT_DONE, ACT_REFERENCE, MAX_PIECES, REDO_FRAGMENT
 from wiredoctor.native.library import kernel
-from wiredoctor.tables import CHECKSUM_DTYPE, ChecksumTable, FrameFlag, FrameTable
+from wiredoctor.tables import CHECKSUM_DTYPE, ChecksumTable, FrameFlag, FrameTable, concat
 
 if TYPE_CHECKING:
     from wiredoctor.decode.checksums import Occurrence
@@ -176,7 +176,7 @@ class ReferencePath:
         if rows_changed.shape[0] == 0:
             return frames, cks
         by_row = np.argsort(rows_changed, kind="stable")
-        extra = _concat(pieces) if pieces else np.empty(0, dtype=CHECKSUM_DTYPE)
+        extra = concat(pieces) if pieces else np.empty(0, dtype=CHECKSUM_DTYPE)
         return frames, self._splice(
             frames,
             cks,
@@ -409,9 +409,3 @@ class ReferencePath:
 
         values = checksum_values(frame, self.capture_index, occ, 0)
         return np.array([values], dtype=CHECKSUM_DTYPE)
-
-
-def _concat(pieces: list[ChecksumTable]) -> ChecksumTable:
-    """Join checksum rows as raw bytes (numpy copies packed records field by field)."""
-    raw = np.concatenate([np.ascontiguousarray(p).view(np.uint8) for p in pieces])
-    return raw.view(pieces[0].dtype)

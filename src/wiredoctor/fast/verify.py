@@ -34,6 +34,7 @@ from wiredoctor.tables import (
     FRAME_DTYPE,
     ChecksumTable,
     FrameTable,
+    concat,
     empty_frames,
 )
 
@@ -198,7 +199,7 @@ def _run_chunk(
             frames["cksum_row"][start : start + int(done)] += np.uint32(held)
         held += int(rows)
         start += int(done)
-    return parts[0] if len(parts) == 1 else _concat(parts)
+    return parts[0] if len(parts) == 1 else concat(parts)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -277,7 +278,7 @@ class _Slot:
         total = sum(p.nbytes for p in pieces)
         if self.joined.shape[0] < total:
             self.joined = np.empty(int(total * self.GROWTH), dtype=np.uint8)
-        return _concat(pieces, self.joined)
+        return concat(pieces, self.joined)
 
 
 def _start_batch(
@@ -432,21 +433,6 @@ def verify_batches(
 def _bytes_read(batch: Batch) -> int:
     """Bytes of the capture read up to the end of a batch's last frame."""
     return int(batch.file_off[-1]) + int(batch.caplen[-1])
-
-
-def _concat(
-    parts: list[npt.NDArray[np.void]], buffer: npt.NDArray[np.uint8] | None = None
-) -> npt.NDArray[np.void]:
-    """Concatenate tables of one dtype as raw bytes (numpy copies packed records field by
-    field otherwise, several times slower), into the start of `buffer` when given (bytes,
-    large enough)."""
-    raw = [np.ascontiguousarray(p).view(np.uint8) for p in parts]
-    if buffer is None:
-        joined = np.concatenate(raw)
-    else:
-        joined = buffer[: sum(r.shape[0] for r in raw)]
-        np.concatenate(raw, out=joined)
-    return joined.view(parts[0].dtype)
 
 
 def _number_rows(frames: FrameTable, cks: ChecksumTable, first_row: int = 0) -> None:
