@@ -63,8 +63,9 @@ def checksum_outputs(
 ) -> Arrays:
     row_of = np.full(len(checksums), -7, dtype=np.int64)
     listed = np.full(len(checksums), -7, dtype=np.int64)
-    m = passes.checksum_pass(checksums, n_frames, mask, row_of, listed, compiled=compiled)
-    return {"m": m, "row_of": row_of, "listed": listed[:m]}
+    tally = np.arange(5, dtype=np.int64)  # added to, not overwritten
+    m = passes.checksum_pass(checksums, n_frames, mask, row_of, listed, tally, compiled=compiled)
+    return {"m": m, "row_of": row_of, "listed": listed[:m], "tally": tally}
 
 
 _PER_FLOW = ("n_flows", "reverse", "seq0", "flow_row", "peer_ack", "through")
@@ -144,9 +145,10 @@ def test_generated_tables(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     tables = mixed_tables(seed, n=3000)
     compare_all(tables, seed)
     compare_context(tables, monkeypatch)
-    # The generated table reaches every list and both `seen` bits, so equality means much.
+    # The generated table reaches every list and the `seen` bits of SLL rows with IP and of
+    # mixed link types, so equality means much.
     out = frame_outputs(tables.frames, 1500, False)
-    assert all(len(out[f"list{k}"]) for k in range(5)) and out["seen"] == 2
+    assert all(len(out[f"list{k}"]) for k in range(5)) and out["seen"] == 2 | 4
 
 
 def test_text_rows_flagged_duplicates_and_gapped_frames(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,7 +161,28 @@ def test_text_rows_flagged_duplicates_and_gapped_frames(monkeypatch: pytest.Monk
     f["frame"] = np.arange(1, len(f) + 1) * 2  # numbers with gaps
     compare_all(tables, 11)
     compare_context(tables, monkeypatch)
-    assert frame_outputs(f, 1500, True)["seen"] == 3
+    assert frame_outputs(f, 1500, True)["seen"] == 1 | 2 | 4
+
+
+@pytest.mark.parametrize("compiled", SPEEDS)
+def test_seen_link_types_and_status_tally(compiled: bool) -> None:
+    """Bit 2 of `seen` says the rows are of more than one link type; the checksum pass adds
+    every row to the tally of its status (what a streamed capture reports per status)."""
+    tables = mixed_tables(5, n=400)
+    frames, checksums = tables.frames.copy(), tables.checksums
+    frames["linktype"] = LinkType.ETHERNET
+    assert frame_outputs(frames, 1500, compiled)["seen"] & 4 == 0
+    frames["linktype"][-1] = LinkType.RAW
+    assert frame_outputs(frames, 1500, compiled)["seen"] & 4 == 4
+    frames["linktype"][-1] = LinkType.ETHERNET
+    frames["linktype"][0] = LinkType.RAW
+    assert frame_outputs(frames, 1500, compiled)["seen"] & 4 == 4
+    assert frame_outputs(frames[:0], 1500, compiled)["seen"] == 0
+    tally = checksum_outputs(checksums, len(frames), NOTES_READ, compiled)["tally"]
+    status = checksums["status"]
+    assert len(set(status.tolist())) >= 3
+    want = np.arange(5) + np.bincount(status, minlength=5)
+    assert tally.tolist() == want.tolist()
 
 
 @st.composite

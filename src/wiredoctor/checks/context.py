@@ -223,7 +223,8 @@ def _checksum_rows(
     n = len(frames)
     rows = np.empty(len(checksums), dtype=np.int64)
     listed = np.empty(len(checksums), dtype=np.int64)
-    m = checksum_pass(checksums, n, NOTES_READ, rows, listed)
+    tally = np.zeros(len(Status), dtype=np.int64)  # the statuses: not needed here
+    m = checksum_pass(checksums, n, NOTES_READ, rows, listed, tally)
     if not (n and int(frames["frame"][0]) == 1 and int(frames["frame"][-1]) == n):
         # Frame numbers with gaps: look each up (numbers are strictly increasing).
         numbers = np.ascontiguousarray(checksums["frame"]).astype(np.int64)

@@ -46,13 +46,14 @@ def frame_pass(
 
 def checksum_pass(
     checksums: npt.NDArray[np.void], n_frames: int, note_mask: int, row_of: I64, listed: I64,
-    *, compiled: bool | None = None,
+    tally: I64, *, compiled: bool | None = None,
 ) -> int:  # fmt: skip
     """`rowscan.checksum_pass` or `plainscan.checksum_pass` (same outputs), chosen by the
     frame count like the other passes of the same capture."""
     if use_kernels(n_frames, compiled):
-        return int(kernel("checksum_pass")(checksums, n_frames, note_mask, row_of, listed))
-    return plainscan.checksum_pass(checksums, n_frames, note_mask, row_of, listed)
+        run = kernel("checksum_pass")
+        return int(run(checksums, n_frames, note_mask, row_of, listed, tally))
+    return plainscan.checksum_pass(checksums, n_frames, note_mask, row_of, listed, tally)
 
 
 def tcp_stream(*args: Any) -> tuple[int, int, int, int]:

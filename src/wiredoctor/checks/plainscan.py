@@ -48,7 +48,8 @@ def frame_pass(
 ) -> int:  # fmt: skip
     """Fill `direction` and `header` per frame and the row lists `lists[k, :counts[k]]`:
     0 ICMP, 1 trailer, 2 non-zero padding, 3 snaplen cut (not text), 4 over MTU + link header.
-    Returns bit 0 when a row is flagged DUPLICATE_SLL, bit 1 when an SLL row carries IP."""
+    Returns bit 0 when a row is flagged DUPLICATE_SLL, bit 1 when an SLL row carries IP, bit
+    2 when the rows are not all of one link type."""
     pkttype = _col(frames, "sll_pkttype")
     direction[:] = frames["direction"]
     direction[(pkttype >= 0) & (pkttype < _SLL_OUTGOING)] = Direction.INBOUND
@@ -78,17 +79,21 @@ def frame_pass(
     sll = np.isin(linktype, (LinkType.LINUX_SLL, LinkType.LINUX_SLL2))
     if bool((sll & (_col(frames, "ip_version") > 0)).any()):
         seen |= 2
+    if len(linktype) and bool((linktype != linktype[0]).any()):
+        seen |= 4
     return seen
 
 
 def checksum_pass(
-    checksums: npt.NDArray[np.void], n_frames: int, note_mask: int, row_of: I64, listed: I64
-) -> int:
+    checksums: npt.NDArray[np.void], n_frames: int, note_mask: int, row_of: I64, listed: I64,
+    tally: I64,
+) -> int:  # fmt: skip
     """Frame row of each checksum row (`frame - 1` kept within the `n_frames` rows) and the
-    rows that are bad, unverified, illegal or carry a `note_mask` bit. Returns how many were
-    listed."""
+    rows that are bad, unverified, illegal or carry a `note_mask` bit; adds each row to
+    `tally[status]`. Returns how many were listed."""
     row_of[:] = np.clip(_col(checksums, "frame") - 1, 0, max(n_frames - 1, 0))
     status = checksums["status"]
+    tally += np.bincount(status, minlength=len(tally))[: len(tally)]
     wanted = np.isin(status, (Status.BAD, Status.UNVERIFIED, Status.ILLEGAL))
     wanted |= (_col(checksums, "note") & note_mask) != 0
     rows = np.flatnonzero(wanted)

@@ -39,10 +39,12 @@ def frame_pass(
 ) -> int:  # fmt: skip
     """Fill `direction` and `header` per frame and the row lists `lists[k, :counts[k]]`:
     0 ICMP, 1 trailer, 2 non-zero padding, 3 snaplen cut (not text), 4 over MTU + link header.
-    Returns bit 0 when a row is flagged DUPLICATE_SLL, bit 1 when an SLL row carries IP."""
+    Returns bit 0 when a row is flagged DUPLICATE_SLL, bit 1 when an SLL row carries IP, bit
+    2 when the rows are not all of one link type."""
     seen = 0
     for k in range(5):
         counts[k] = 0
+    first_lt = frames[0].linktype if len(frames) else 0
     for i in range(len(frames)):
         r = frames[i]
         d = r.direction
@@ -53,6 +55,8 @@ def frame_pass(
             d = _INBOUND
         direction[i] = d
         lt = r.linktype
+        if lt != first_lt:
+            seen |= 4
         h = link_table[lt]
         if lt == _ETHERNET:
             h += 4 * r.vlan_depth
@@ -83,16 +87,21 @@ def frame_pass(
 
 
 @numba.njit(cache=True, nogil=True)
-def checksum_pass(checksums: Any, n_frames: int, note_mask: int, row_of: Any, listed: Any) -> int:
+def checksum_pass(
+    checksums: Any, n_frames: int, note_mask: int, row_of: Any, listed: Any, tally: Any
+) -> int:
     """Frame row of each checksum row (`frame - 1` kept within the `n_frames` rows: right
     when frames are numbered 1..n without gaps) and the rows that are bad, unverified,
-    illegal or carry a `note_mask` bit. Returns how many were listed."""
+    illegal or carry a `note_mask` bit; adds each row to `tally[status]` (one slot per
+    `Status` value). Returns how many were listed."""
     last = max(n_frames - 1, 0)
     m = 0
     for i in range(len(checksums)):
         c = checksums[i]
         row_of[i] = min(max(np.int64(c.frame) - 1, 0), last)
         s = c.status
+        if s < len(tally):
+            tally[s] += 1
         if s in (_BAD, _UNVERIFIED, _ILLEGAL) or c.note & note_mask:
             listed[m] = i
             m += 1

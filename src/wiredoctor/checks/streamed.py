@@ -179,11 +179,12 @@ class StreamedChecks:
             counted[:] = True
         row_of = np.empty(len(checksums), dtype=np.int64)
         listed = np.empty(len(checksums), dtype=np.int64)
-        m = checksum_pass(checksums, first_row + n, NOTES_READ, row_of, listed, compiled=True)
+        m = checksum_pass(
+            checksums, first_row + n, NOTES_READ, row_of, listed, self.status, compiled=True
+        )
         picked = listed[:m]
         self.checksums.append(take(checksums, picked))
         self.cksum_frame_row.append(row_of[picked])
-        self.status += np.bincount(checksums["status"], minlength=len(self.status))
         opened = self.view.add(frames, counted, first_row)
         found = [lists[k, : counts[k]] + first_row for k in range(5)]
         keep = distinct(np.concatenate([*found, row_of[picked], opened]))
@@ -197,11 +198,10 @@ class StreamedChecks:
         self.kept_direction.append(direction[local])
         self.kept_header.append(header[local])
         self.kept_counted.append(counted[local])
-        linktype = frames["linktype"]
-        if (linktype == linktype[0]).all():  # nearly always: no sort needed
-            self.linktypes.add(int(linktype[0]))
+        if seen & 4:  # rows of several link types (rare: the frame pass saw it)
+            self.linktypes.update(int(x) for x in distinct(frames["linktype"]))
         else:
-            self.linktypes.update(int(x) for x in distinct(linktype))
+            self.linktypes.add(int(frames["linktype"][0]))
         self.n_frames += n
 
     def finish(self) -> tuple[FrameTable, ChecksumTable, StreamedInputs]:

@@ -124,7 +124,7 @@ KERNELS: dict[str, Kernel] = {
         "wiredoctor.checks.rowscan", "frame_pass", (FRAMES, I64, INT, U8, I64, I64_2D, I64), SCALAR
     ),
     "checksum_pass": Kernel(
-        "wiredoctor.checks.rowscan", "checksum_pass", (CHECKSUMS, INT, INT, I64, I64), SCALAR
+        "wiredoctor.checks.rowscan", "checksum_pass", (CHECKSUMS, INT, INT, I64, I64, I64), SCALAR
     ),
     "tcp_stream_pass": Kernel("wiredoctor.checks.flowstream", "tcp_stream_pass", _TCP_STREAM, 4),
     "tcp_pending_fold": Kernel(
