@@ -1,7 +1,8 @@
 """Small captures and text never load numba: every command that reads them runs on the plain
 walkers, the reference decoders and the numpy table passes, so a fresh process starts fast.
-Nor does `check` load what it does not use: numpy.ma (`wiredoctor.distinct`), or the host
-modules without host facts.
+Nor does `check` load what it does not use: numpy.ma (`wiredoctor.distinct`), the host
+modules without host facts, or what only a build of the kernels (subprocess, shutil) or
+spooled input (tempfile) needs.
 
 Each case runs in a fresh interpreter (numba may already be loaded in this one) that calls
 the real entry point and reports whether `numba` was imported."""
@@ -21,7 +22,9 @@ from wiredoctor.capture.open import open_capture
 from wiredoctor.checksum.arith import internet_checksum
 
 PROBE = """
-import contextlib, io, json, sys
+import sys
+already = set(sys.modules)  # what the interpreter's own start loaded (site hooks may)
+import contextlib, io, json
 from wiredoctor.cli import main
 report = []
 for args in json.loads(sys.argv[1]):
@@ -29,8 +32,9 @@ for args in json.loads(sys.argv[1]):
         status = main(args)
     report.append([status, "numba" in sys.modules, len(out.getvalue())])
 print(json.dumps(report))
-unused = ("numpy.ma", "wiredoctor.host.facts", "wiredoctor.host.events")
-print(json.dumps([name for name in unused if name in sys.modules]), file=sys.stderr)
+unused = ("numpy.ma", "wiredoctor.host.facts", "wiredoctor.host.events", "subprocess", "shutil",
+          "tempfile")
+print(json.dumps([name for name in unused if name in set(sys.modules) - already]), file=sys.stderr)
 """
 
 
@@ -143,6 +147,48 @@ def test_check_loads_neither_numpy_ma_nor_the_host_modules(tmp_path: Path) -> No
     capture = tmp_path / "small.pcap"
     small_pcap(capture)
     loaded: list[str] = []
-    report = probe(["check", str(capture), "--json"], ["check", str(capture)], unused=loaded)
-    assert [status for status, _, _ in report] == [1, 1]
+    report = probe(["check", str(capture), "--json"], unused=loaded)
+    assert [status for status, _, _ in report] == [1]
+    assert loaded == []
+    # Output for a person goes through rich, which loads shutil and tempfile itself.
+    report = probe(["check", str(capture)], unused=loaded)
+    assert [status for status, _, _ in report] == [1]
+    assert set(loaded) <= {"shutil", "tempfile"}
+
+
+FAST_PROBE = """
+import sys
+already = set(sys.modules)  # what the interpreter's own start loaded (site hooks may)
+import contextlib, io, json
+from wiredoctor.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    status = main(["check", sys.argv[1], "--json"])
+found = ("wiredoctor.fast.verify", "wiredoctor.checks.streamed")
+unused = ("numpy.ma", "wiredoctor.host.facts", "subprocess", "shutil", "tempfile", "numba")
+loaded = set(sys.modules) - already
+print(json.dumps([status, [m for m in found if m in loaded], [m for m in unused if m in loaded]]))
+"""
+
+
+def test_check_on_the_fast_path_loads_nothing_only_a_build_needs(tmp_path: Path) -> None:
+    # With the kernels built, a capture past the size bound is streamed through them: the
+    # build's modules (processes, the linker's lookup, scratch directories) stay unloaded.
+    from wiredoctor.native.library import ensure_built
+
+    if ensure_built() is None:
+        pytest.skip("the compiled kernels cannot be built on this machine")
+    capture = tmp_path / "large.pcap"
+    head = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    records = []
+    for i in range(1, 400):
+        frame = tcp_frame(i, 0x10, good=i % 50 != 0)
+        records.append(struct.pack("<IIII", 1_700_000_000, i, len(frame), len(frame)) + frame)
+    capture.write_bytes(head + b"".join(records) * ((1 << 20) // len(b"".join(records)) + 1))
+    done = subprocess.run(
+        [sys.executable, "-c", FAST_PROBE, str(capture)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    status, found, loaded = json.loads(done.stdout)
+    assert status == 1  # the zeroed TCP checksums
+    assert found == ["wiredoctor.fast.verify", "wiredoctor.checks.streamed"]
     assert loaded == []

@@ -16,7 +16,6 @@ import io
 import mmap
 import os
 import stat
-import tempfile
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Literal
@@ -180,6 +179,8 @@ def _spool(path: str, handle: BinaryIO) -> tuple[ByteStream, Compression, list[s
     """Copy (and decompress) `handle` into an anonymous temporary file."""
     reader = _BufferedHead(handle)
     head = reader.peek(4)
+    import tempfile  # only input that is not a regular file is spooled (4 ms of a start)
+
     # Closed below once its descriptor is duplicated; the duplicate keeps the data.
     spool = tempfile.TemporaryFile(prefix="wiredoctor-spool-")  # noqa: SIM115
     try:

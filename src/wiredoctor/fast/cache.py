@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -60,6 +59,8 @@ def _prune(current: Path) -> None:
         except OSError:
             continue
         if idle > PRUNE_AFTER_S:
+            import shutil  # rarely needed: not loaded on every start
+
             shutil.rmtree(sibling, ignore_errors=True)
 
 

@@ -1,13 +1,12 @@
 """The system linker that turns a kernel's object code into a shared library.
 
 Always holds: nothing here imports numba (the caller checks for a linker before it starts
-compiling anything).
+compiling anything); importing this module loads neither shutil nor subprocess (a run whose
+kernels are built never needs them).
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 LINK_TIMEOUT_S = 120
@@ -19,6 +18,8 @@ class BuildError(Exception):
 
 def linker() -> list[str] | None:
     """The command that links one object into a shared library, or None without a linker."""
+    import shutil  # asked only when a build may start: not on a run with built kernels
+
     for name in ("cc", "ld"):
         found = shutil.which(name)
         if found:
@@ -28,6 +29,8 @@ def linker() -> list[str] | None:
 
 def link(obj: Path, target: Path) -> None:
     """Link `obj` into the shared library `target`."""
+    import subprocess
+
     command = linker()
     if command is None:
         raise BuildError("no linker (cc or ld) on PATH")

@@ -20,8 +20,6 @@ import fcntl
 import functools
 import hashlib
 import os
-import shutil
-import subprocess
 import sys
 from importlib.util import find_spec
 from pathlib import Path
@@ -171,6 +169,8 @@ def _run_workers(directory: Path) -> tuple[str, bool] | None:
     Returns None when all succeeded, else why not and whether that will last: a worker that
     failed or overran the time bound will again; one ended by a signal (the user's Ctrl-C
     reaches the workers too) need not."""
+    import subprocess  # only a build starts processes (4-7 ms of every start otherwise)
+
     workers = min(os.cpu_count() or 1, 4)
     started: list[subprocess.Popen[str]] = []
     problems: list[str] = []
@@ -212,6 +212,8 @@ def build_into(target: Path) -> bool:
     one finds them built."""
     if linker() is None:
         return False
+    import shutil  # for the scratch directory: a build's, not every run's
+
     announce_compile()
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / f"{target.name}.lock", "a") as lock:
@@ -250,6 +252,8 @@ def say_unused(problem: str) -> None:
 def record_failure(target: Path, problem: str) -> None:
     """Remove the libraries of `target` (if any) and record why, so no later run with the
     same stamp builds them again in vain."""
+    import shutil
+
     shutil.rmtree(target, ignore_errors=True)
     with contextlib.suppress(OSError):
         failed_marker(target).write_text(problem + "\n")
@@ -286,6 +290,8 @@ def _prune(current: Path) -> None:
     """Remove libraries (and failure records) of older stamps beside `current`, all but the
     KEEP newest, scratch directories of builds whose process is gone (killed mid-build),
     and lock files left by either. Best effort: another process may be pruning too."""
+    import shutil
+
     with contextlib.suppress(OSError):
         others = []
         for sibling in current.parent.glob("native-*"):
